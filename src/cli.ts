@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The `twinslot` command. Every failure prints one line to stderr and exits non-zero:
+ * 1 for an UpdateError (the line starts with its code), 2 for a usage mistake,
+ * 10 when `commit` reverted a trial (restart the app).
+ *
+ * @module
+ */
+import { UsageError } from './cli/args.js';
+import { commit, install, launch, rollback, status, unknownCommand, update } from './cli/client-commands.js';
+import { createOutput } from './cli/output.js';
+import { channelControl, keygen, release, verify } from './cli/publisher-commands.js';
+import { isUpdateError } from './errors.js';
+
+const HELP = `twinslot: signed, resumable, A/B self-updates that revert on failure
+
+Publisher:
+  twinslot keygen --out <dir>
+  twinslot release <build-dir> --feed <dir> --app <id> --version <semver> --channel <name>
+           --platform <os-arch> --entry <path> --key <file> [--key <file>]...
+           [--expires 30d] [--probe "<command>"]... [--pre-probe "<command>"]...
+           [--ring <name>=<percent>]... [--critical] [--chunk-size <bytes>]
+  twinslot rollout --feed <dir> --channel <name> --key <file> --ring <name>=<percent>...
+           [--minimum-version <semver>|none]
+  twinslot halt | resume --feed <dir> --channel <name> --key <file>
+  twinslot revoke <version> --feed <dir> --channel <name> --key <file>
+  twinslot verify --feed <dir> --pub <key> [--pub <key>]... [--threshold <k>]
+
+Client (device):
+  twinslot install --feed <url> --root <dir> --app <id> --pub <key> --channel <name> [--ring <name>]
+  twinslot update --root <dir>
+  twinslot commit --root <dir>
+  twinslot rollback --root <dir>
+  twinslot status --root <dir>
+  twinslot launch --root <dir> -- <args>
+
+Add --json for machine-readable output. Exit codes: 0 ok, 1 error (the line names its code),
+2 usage, 10 commit reverted the trial.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP + '\n');
+    return command ? 0 : 2;
+  }
+  if (command === '--version') {
+    process.stdout.write('twinslot 0.1.0\n');
+    return 0;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const lines = HELP.split('\n').filter((l) => l.includes(`twinslot ${command}`) || l.includes(`| ${command}`));
+    process.stdout.write((lines.length ? lines.join('\n') : HELP) + '\n');
+    return 0;
+  }
+  switch (command) {
+    case 'keygen':
+      return keygen(rest, createOutput);
+    case 'release':
+      return release(rest, createOutput);
+    case 'verify':
+      return verify(rest, createOutput);
+    case 'rollout':
+    case 'halt':
+    case 'resume':
+    case 'revoke':
+    case 'critical':
+      return channelControl(command, rest, createOutput);
+    case 'install':
+      return install(rest, createOutput);
+    case 'update':
+      return update(rest, createOutput);
+    case 'commit':
+      return commit(rest, createOutput);
+    case 'rollback':
+      return rollback(rest, createOutput);
+    case 'status':
+      return status(rest, createOutput);
+    case 'launch':
+      return launch(rest);
+    default:
+      return unknownCommand(command);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`twinslot: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (isUpdateError(err)) {
+      process.stderr.write(`twinslot: ${err.code}: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`twinslot: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

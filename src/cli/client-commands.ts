@@ -1,0 +1,171 @@
+/**
+ * Client commands, so a shell-driven device is a full client: install, update,
+ * commit, rollback, status, launch.
+ *
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { UpdateError } from '../errors.js';
+import { createFlowContext, loadConfig } from '../flow/context.js';
+import { installFirstRelease } from '../flow/first-install.js';
+import { nodeFileSystem } from '../io/file-system.js';
+import { type ClientConfigFile, checkOptions, defaultPlatform } from '../options.js';
+import { writeFileAtomic } from '../slots/atomic-file.js';
+import { rootLayout } from '../slots/layout.js';
+import { prepareLaunch } from '../slots/launch.js';
+import { Updater } from '../updater.js';
+import { UsageError, int, list, optStr, parse, required, str } from './args.js';
+import { type Output, formatBytes } from './output.js';
+
+export async function install(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse(
+    'install',
+    argv,
+    {
+      feed: { type: 'string' },
+      root: { type: 'string' },
+      app: { type: 'string' },
+      pub: { type: 'string', multiple: true },
+      threshold: { type: 'string' },
+      channel: { type: 'string' },
+      ring: { type: 'string' },
+      platform: { type: 'string' },
+      'max-attempts': { type: 'string' },
+    },
+    0,
+  );
+  required(p, 'install', 'feed', 'root', 'app', 'pub', 'channel');
+  const o = out(p.values.json === true);
+  const root = resolve(str(p, 'root'));
+  const config: ClientConfigFile = {
+    feedUrl: str(p, 'feed'),
+    appId: str(p, 'app'),
+    trustedKeys: list(p, 'pub'),
+    threshold: int(p, 'threshold', 1, 64) ?? 1,
+    channel: str(p, 'channel'),
+    ring: optStr(p, 'ring') ?? null,
+    platform: optStr(p, 'platform') ?? defaultPlatform(),
+    maxAttempts: int(p, 'max-attempts', 1, 100) ?? 3,
+  };
+  checkOptions(config, 'install');
+  await mkdir(root, { recursive: true });
+  const layout = rootLayout(root);
+  const options = { installRoot: root };
+  // The config is written first so a failed download can simply be retried.
+  await writeFileAtomic(nodeFileSystem, layout.config, JSON.stringify({ version: 1, ...config }, null, 2) + '\n');
+  const ctx = createFlowContext(options, layout, await loadConfig(options, layout), (event, ...args) => {
+    if (event === 'download-progress') {
+      const [progress] = args as [{ transferred: number; total: number }];
+      o.progress(`downloading ${formatBytes(progress.transferred)} / ${formatBytes(progress.total)}`);
+    }
+  });
+  const { version } = await installFirstRelease(ctx);
+  o.endProgress();
+  o.data({ installed: true, version, root, slot: 'a' });
+  o.line(`installed ${config.appId} ${version} into ${root} (slot a)`);
+  return 0;
+}
+
+function updaterFor(p: ReturnType<typeof parse>, command: string): Updater {
+  required(p, command, 'root');
+  return new Updater({ installRoot: resolve(str(p, 'root')) });
+}
+
+export async function update(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse('update', argv, { root: { type: 'string' } }, 0);
+  const o = out(p.values.json === true);
+  const updater = updaterFor(p, 'update');
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  updater.on('download-progress', (pr) => o.progress(`downloading ${formatBytes(pr.transferred)} / ${formatBytes(pr.total)} (${pr.percent.toFixed(0)}%)`));
+  try {
+    const check = await updater.checkForUpdates({ signal: controller.signal });
+    if (!check.available) {
+      o.data({ updated: false, reason: check.reason });
+      o.line(`no update: ${check.reason}`);
+      return 0;
+    }
+    await updater.downloadUpdate({ signal: controller.signal });
+    o.endProgress();
+    const result = await updater.installUpdate();
+    o.data({ updated: true, ...result });
+    o.line(`switched to ${result.version} (slot ${result.slot}, on trial); restart the app through the launcher, then run "twinslot commit"`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Exit code of `commit` when the trial was reverted: the caller must restart the app. */
+export const EXIT_ROLLED_BACK = 10;
+
+export async function commit(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse('commit', argv, { root: { type: 'string' } }, 0);
+  const o = out(p.values.json === true);
+  const result = await updaterFor(p, 'commit').confirmStartup();
+  o.data(result);
+  if (result.outcome === 'no-trial') o.line(`nothing to commit: ${result.version} is committed`);
+  else if (result.outcome === 'committed') o.line(`committed ${result.version}`);
+  else o.line(`rolled back from ${result.fromVersion} to ${result.toVersion} (${result.reason}); restart the app`);
+  return result.outcome === 'rolled-back' ? EXIT_ROLLED_BACK : 0;
+}
+
+export async function rollback(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse('rollback', argv, { root: { type: 'string' } }, 0);
+  const o = out(p.values.json === true);
+  const result = await updaterFor(p, 'rollback').rollback();
+  o.data(result);
+  if (result.outcome === 'rolled-back') o.line(`rolled back from ${result.fromVersion} to ${result.toVersion}; restart the app`);
+  return 0;
+}
+
+export async function status(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse('status', argv, { root: { type: 'string' } }, 0);
+  const o = out(true); // the slot journal as JSON, always
+  const s = await updaterFor(p, 'status').status();
+  const { phase: _phase, ...journal } = s;
+  o.data(journal);
+  return 0;
+}
+
+export async function launch(argv: string[]): Promise<number> {
+  const dash = argv.indexOf('--');
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const passThrough = dash >= 0 ? argv.slice(dash + 1) : [];
+  const p = parse('launch', own, { root: { type: 'string' } }, 0);
+  required(p, 'launch', 'root');
+  const root = resolve(str(p, 'root'));
+  const plan = await prepareLaunch(nodeFileSystem, rootLayout(root), (ms) => delay(ms));
+  if (plan.decision.action === 'revert-then-run') {
+    process.stderr.write(`twinslot: reverted to ${plan.version} (slot ${plan.slot}): ${plan.decision.reason}\n`);
+  }
+  const child = spawn(plan.entry, passThrough, {
+    stdio: 'inherit',
+    cwd: process.cwd(),
+    env: { ...process.env, TWINSLOT_ROOT: root, TWINSLOT_SLOT: plan.slot, TWINSLOT_VERSION: plan.version, TWINSLOT_LAUNCHED: '1' },
+  });
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  return new Promise((resolvePromise, reject) => {
+    child.on('error', (err) => reject(new UpdateError('STATE_CORRUPT', `cannot start ${plan.entry}: ${err.message}`, { cause: err })));
+    child.on('exit', (code, signal) => {
+      for (const [s, h] of handlers) process.off(s, h);
+      resolvePromise(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1));
+    });
+  });
+}
+
+function signalNumber(signal: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGABRT: 6 } as Record<string, number>)[signal];
+}
+
+export function unknownCommand(name: string): never {
+  throw new UsageError(`unknown command "${name}"; run "twinslot --help"`);
+}

@@ -1,0 +1,28 @@
+/**
+ * twinslot: self-updates that never brick. Signed manifests, verified downloads,
+ * A/B slots, health probes, automatic revert.
+ *
+ * The publisher side lives in `twinslot/publisher`.
+ *
+ * @module
+ */
+export { Updater, type CheckResult, type ConfirmResult, type InstallResult, type UpdaterStatus } from './updater.js';
+export type { UpdaterOptions } from './options.js';
+export type {
+  CommittedInfo,
+  DownloadProgress,
+  InstalledInfo,
+  NotAvailableInfo,
+  PlanSummary,
+  RollbackReason,
+  RolledBackInfo,
+  UpdateInfo,
+  UpdaterEventName,
+  UpdaterEvents,
+} from './events.js';
+export { ERROR_CODES, UpdateError, type UpdateErrorCode, type UpdateErrorOptions, isUpdateError } from './errors.js';
+export type { CommandProbe, FunctionProbe, HttpProbe, Probe, ProbeContext, ProbePhase, ProbeResult, Spawner } from './health/probes.js';
+export type { NotAvailableReason } from './policy/eligibility.js';
+export type { SlotName, SlotStatus } from './slots/state-file.js';
+export type { Clock, RandomSource } from './io/clock.js';
+export type { DirEntryLike, FileLike, FileSystem, StatLike } from './io/file-system.js';

@@ -1,0 +1,109 @@
+/**
+ * The channel document (DESIGN.md §2): small, signed, mutable. It names the current
+ * release per platform, pinned by hash and size, and carries the rollout controls.
+ *
+ * @module
+ */
+import { UpdateError } from '../errors.js';
+import { checkPlatform, checkVersion, FieldReader, invalidField } from './fields.js';
+
+export const CHANNEL_TYPE = 'twinslot/channel';
+
+/** Where a platform's release manifest is, and the hash and size that pin it. */
+export interface ReleasePointer {
+  /** Path relative to the feed root, e.g. `releases/2.0.0/linux-x64.json`. */
+  readonly url: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/** The release a channel currently offers. */
+export interface ChannelRelease {
+  readonly version: string;
+  readonly platforms: Readonly<Record<string, ReleasePointer>>;
+}
+
+/** Staged rollout: per-ring percentages (`*` for installs in no listed ring) and the halt switch. */
+export interface Rollout {
+  readonly rings: Readonly<Record<string, number>>;
+  readonly halted: boolean;
+}
+
+/** A verified, parsed channel document. */
+export interface ChannelDocument {
+  readonly app: string;
+  readonly channel: string;
+  /** Strictly increasing with every change; protects against rollback. */
+  readonly sequence: number;
+  /** Expiry, epoch milliseconds; protects against freeze. */
+  readonly expires: number;
+  readonly release: ChannelRelease | null;
+  readonly rollout: Rollout;
+  /** Versions that must not run: installs on them revert. */
+  readonly revoked: readonly string[];
+  /** Skip consent hooks and install at the next opportunity. */
+  readonly critical: boolean;
+  /** Installs below this version take the full update path. */
+  readonly minimumVersion: string | null;
+}
+
+const MAX_PLATFORMS = 64;
+const MAX_RINGS = 64;
+const MAX_REVOKED = 1024;
+const FEED_PATH = /^(?:[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}\/){0,7}[A-Za-z0-9_+-][A-Za-z0-9._+-]{0,127}$/;
+
+/** Parses the verified `signed` value of a channel document. */
+export function parseChannelDocument(signed: unknown): ChannelDocument {
+  const r = FieldReader.of(signed, 'channel');
+  const type = r.raw('_type');
+  if (type !== CHANNEL_TYPE) {
+    throw new UpdateError('INVALID_MANIFEST', `expected a ${CHANNEL_TYPE} document, got ${JSON.stringify(type)}`);
+  }
+  r.literal('spec', 1);
+  return {
+    app: r.id('app'),
+    channel: r.id('channel'),
+    sequence: r.integer('sequence', 1),
+    expires: r.time('expires'),
+    release: r.has('release') ? parseRelease(r.object('release')) : (r.raw('release'), null),
+    rollout: parseRollout(r.object('rollout')),
+    revoked: r.array('revoked', MAX_REVOKED).map((v, i) => {
+      if (typeof v !== 'string') throw invalidField(`channel.revoked[${i}]`, 'must be a version string');
+      return checkVersion(v, `channel.revoked[${i}]`);
+    }),
+    critical: r.boolean('critical'),
+    minimumVersion: r.has('minimumVersion') ? r.version('minimumVersion') : (r.raw('minimumVersion'), null),
+  };
+}
+
+function parseRelease(r: FieldReader): ChannelRelease {
+  const version = r.version('version');
+  const platformsReader = r.object('platforms');
+  const names = Object.keys(platformsReader.value);
+  if (names.length > MAX_PLATFORMS) throw invalidField(`${platformsReader.where}`, `has more than ${MAX_PLATFORMS} platforms`);
+  const platforms: Record<string, ReleasePointer> = {};
+  for (const name of names) {
+    checkPlatform(name, `${platformsReader.where} key`);
+    const p = platformsReader.object(name);
+    const url = p.string('url', 1024);
+    if (!FEED_PATH.test(url) || url.split('/').some((s) => s === '.' || s === '..')) {
+      throw invalidField(`${p.where}.url`, `is not a plain relative feed path: ${JSON.stringify(url)}`);
+    }
+    platforms[name] = { url, sha256: p.sha256('sha256'), size: p.integer('size', 1) };
+  }
+  return { version, platforms };
+}
+
+function parseRollout(r: FieldReader): Rollout {
+  const ringsReader = r.object('rings');
+  const names = Object.keys(ringsReader.value);
+  if (names.length > MAX_RINGS) throw invalidField(ringsReader.where, `has more than ${MAX_RINGS} rings`);
+  const rings: Record<string, number> = {};
+  for (const name of names) {
+    if (name !== '*' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)) {
+      throw invalidField(`${ringsReader.where}`, `has an invalid ring name ${JSON.stringify(name)}`);
+    }
+    rings[name] = ringsReader.integer(name, 0, 100);
+  }
+  return { rings, halted: r.boolean('halted') };
+}

@@ -1,0 +1,67 @@
+/**
+ * Whether this install should take the release a channel offers. Pure: it sees the
+ * verified channel document and facts about the install, and returns a decision with
+ * a reason the app can show.
+ *
+ * @module
+ */
+import semver from 'semver';
+import type { ChannelDocument, ReleasePointer } from '../manifest/channel.js';
+import { ringPercent, rolloutBucket } from './bucket.js';
+
+export interface InstallFacts {
+  readonly platform: string;
+  /** Version in the active slot, null before the first install. */
+  readonly currentVersion: string | null;
+  /** Versions this install reverted from. */
+  readonly bad: readonly string[];
+  readonly ring: string | null;
+  readonly installId: string;
+  readonly allowDowngrade: boolean;
+  /** A person asked to check now and the app lets them skip the staged rollout. */
+  readonly skipRollout?: boolean;
+}
+
+export type NotAvailableReason =
+  | 'no-release'
+  | 'no-platform'
+  | 'up-to-date'
+  | 'downgrade'
+  | 'known-bad'
+  | 'revoked'
+  | 'halted'
+  | 'not-in-rollout';
+
+export type Decision =
+  | {
+      readonly available: true;
+      readonly version: string;
+      readonly pointer: ReleasePointer;
+      readonly critical: boolean;
+      /** Below the channel's minimumVersion: take the full path, no patches. */
+      readonly fullUpdate: boolean;
+    }
+  | { readonly available: false; readonly reason: NotAvailableReason; readonly version: string | null };
+
+export function decideUpdate(doc: ChannelDocument, facts: InstallFacts): Decision {
+  const release = doc.release;
+  if (!release) return { available: false, reason: 'no-release', version: null };
+  const version = release.version;
+  const no = (reason: NotAvailableReason): Decision => ({ available: false, reason, version });
+  const pointer = release.platforms[facts.platform];
+  if (!pointer) return no('no-platform');
+  if (facts.currentVersion !== null) {
+    const order = semver.compare(version, facts.currentVersion);
+    if (order === 0) return no('up-to-date');
+    if (order < 0 && !facts.allowDowngrade) return no('downgrade');
+  }
+  if (doc.revoked.includes(version)) return no('revoked');
+  if (facts.bad.includes(version)) return no('known-bad');
+  if (doc.rollout.halted) return no('halted');
+  if (!facts.skipRollout && rolloutBucket(facts.installId, version) >= ringPercent(doc.rollout.rings, facts.ring)) {
+    return no('not-in-rollout');
+  }
+  const fullUpdate =
+    doc.minimumVersion !== null && facts.currentVersion !== null && semver.lt(facts.currentVersion, doc.minimumVersion);
+  return { available: true, version, pointer, critical: doc.critical, fullUpdate };
+}

@@ -1,0 +1,6 @@
+/**
+ * policy/: channel, ring, staged percentages and version rules. Pure functions.
+ * @module
+ */
+export { ringPercent, rolloutBucket } from './bucket.js';
+export { type Decision, type InstallFacts, type NotAvailableReason, decideUpdate } from './eligibility.js';

@@ -1,0 +1,108 @@
+/**
+ * `twinslot release`: turns a build folder into a signed release of a static feed.
+ * Writes the pack blob, the release manifest (immutable: a version is published once
+ * per platform), and a new channel document that points at it.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import semver from 'semver';
+import { UpdateError } from '../errors.js';
+import { sealEnvelope } from '../manifest/envelope.js';
+import { checkPlatform, checkVersion } from '../manifest/fields.js';
+import type { KeyPair } from '../manifest/keys.js';
+import { checkSlotPath } from '../manifest/paths.js';
+import { type ManifestProbe, RELEASE_TYPE, type ReleaseManifest, parseReleaseManifest } from '../manifest/release.js';
+import { DEFAULT_CHUNK_SIZE, buildPack } from './build-pack.js';
+import { type ChannelEditResult, editChannel, writeFileReplacing } from './channel-doc.js';
+import { scanBuild } from './scan-build.js';
+
+export interface PublishOptions {
+  readonly buildDir: string;
+  readonly feedDir: string;
+  readonly app: string;
+  readonly version: string;
+  readonly channel: string;
+  readonly platform: string;
+  /** The executable the launcher starts, relative to the build folder. */
+  readonly entry: string;
+  /** Signing keys; all of them sign (k-of-n thresholds need k). */
+  readonly keys: readonly KeyPair[];
+  readonly expiresInMs?: number | undefined;
+  /** Probes signed into the release. */
+  readonly probes?: readonly ManifestProbe[] | undefined;
+  readonly chunkSize?: number | undefined;
+  /** Rollout percentages for this release (default `*`=100). */
+  readonly rings?: Readonly<Record<string, number>> | undefined;
+  readonly critical?: boolean | undefined;
+  readonly now?: number | undefined;
+  readonly onProgress?: ((phase: string, done: number, total: number) => void) | undefined;
+}
+
+export interface PublishResult {
+  readonly manifestPath: string;
+  readonly manifestSha256: string;
+  readonly manifest: ReleaseManifest;
+  readonly channel: ChannelEditResult;
+}
+
+export function releaseManifestPath(version: string, platform: string): string {
+  return `releases/${version}/${platform}.json`;
+}
+
+export async function publishRelease(o: PublishOptions): Promise<PublishResult> {
+  checkVersion(o.version, '--version');
+  checkPlatform(o.platform, '--platform');
+  checkSlotPath(o.entry, '--entry');
+  if (o.keys.length === 0) throw new UpdateError('INVALID_OPTIONS', 'at least one signing key is required');
+  const relPath = releaseManifestPath(o.version, o.platform);
+  const manifestPath = join(o.feedDir, relPath);
+  if (await stat(manifestPath).catch(() => null)) {
+    throw new UpdateError('INVALID_OPTIONS', `${o.app} ${o.version} for ${o.platform} is already published (${relPath}); releases are immutable, publish a new version`);
+  }
+
+  const build = await scanBuild(o.buildDir);
+  const entry = build.find((f) => f.path === o.entry);
+  if (!entry) throw new UpdateError('INVALID_OPTIONS', `entry ${o.entry} is not a file of ${o.buildDir}`);
+  if (entry.mode !== 0o755) throw new UpdateError('INVALID_OPTIONS', `entry ${o.entry} is not executable (chmod +x it)`);
+  const now = o.now ?? Date.now();
+
+  const { pack, files } = await buildPack(o.feedDir, build, o.chunkSize ?? DEFAULT_CHUNK_SIZE, (d, t) => o.onProgress?.('pack', d, t));
+  const signed = {
+    _type: RELEASE_TYPE,
+    spec: 1,
+    app: o.app,
+    version: o.version,
+    platform: o.platform,
+    entry: o.entry,
+    created: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    files,
+    pack,
+    patches: [],
+    probes: (o.probes ?? []).map((p) => ({ when: p.when, command: [...p.command], timeoutMs: p.timeoutMs })),
+  };
+  const manifest = parseReleaseManifest(signed); // refuse to publish what clients would refuse
+  const bytes = sealEnvelope(signed, o.keys);
+  await writeFileReplacing(manifestPath, bytes);
+  const manifestSha256 = createHash('sha256').update(bytes).digest('hex');
+
+  const channel = await editChannel(
+    { feedDir: o.feedDir, channel: o.channel, keys: o.keys, app: o.app, expiresInMs: o.expiresInMs, now },
+    (content) => {
+      const pointer = { url: relPath, sha256: manifestSha256, size: bytes.length };
+      if (content.release && content.release.version === o.version) {
+        content.release.platforms[o.platform] = pointer;
+        return;
+      }
+      if (content.release && semver.lt(o.version, content.release.version)) {
+        throw new UpdateError('INVALID_OPTIONS', `channel ${o.channel} already offers ${content.release.version}, newer than ${o.version}`);
+      }
+      content.release = { version: o.version, platforms: { [o.platform]: pointer } };
+      content.rollout = { rings: { ...(o.rings ?? { '*': 100 }) }, halted: false };
+      content.critical = o.critical ?? false;
+    },
+  );
+  return { manifestPath, manifestSha256, manifest, channel };
+}

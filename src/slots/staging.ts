@@ -1,0 +1,291 @@
+/**
+ * The staging area: builds the files of the next release in `<root>/staging/files/`
+ * from verified pack chunks, copies out of the active slot and checked keeps, then
+ * moves them into the inactive slot.
+ *
+ * Why a separate staging directory inside the root: it is on the same file system as
+ * the slots, so finished files enter the slot by rename, never by a second copy, and
+ * a kill leaves only staging debris that the next run resumes or discards.
+ *
+ * A file's SHA-256 is computed while its bytes are written when they arrive in order
+ * (one stream, or one connection's range); only a file whose bytes came out of order
+ * or from before a restart is hashed again from staging before it is accepted.
+ *
+ * @module
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { UpdateError, fromFsError } from '../errors.js';
+import { type FileLike, type FileSystem, OPEN, isErrno } from '../io/file-system.js';
+import type { ReleaseFile } from '../manifest/release.js';
+import { hashFile } from './hash-file.js';
+import { walkTree } from './verify-tree.js';
+
+interface FileProgress {
+  readonly index: number;
+  readonly file: ReleaseFile;
+  written: number;
+  hashedTo: number;
+  hash: Hash | null;
+  handle: FileLike | null;
+  done: boolean;
+}
+
+const MAX_OPEN_FILES = 32;
+
+export class StagingArea {
+  readonly #fs: FileSystem;
+  readonly #filesDir: string;
+  readonly #pending = new Map<number, FileProgress>();
+  readonly #files: readonly ReleaseFile[];
+  #byOffset: FileProgress[] = [];
+  readonly #staged = new Map<string, number>();
+  #open: FileProgress[] = [];
+
+  /**
+   * @param stagingDir `<root>/staging`
+   * @param files all files of the target release, in manifest order (index = position)
+   */
+  constructor(fs: FileSystem, stagingDir: string, files: readonly ReleaseFile[]) {
+    this.#fs = fs;
+    this.#files = files;
+    this.#filesDir = join(stagingDir, 'files');
+  }
+
+  /** Names the files (by index) whose bytes will come from the pack. Call once, before {@link prepare}. */
+  expectFromPack(indexes: readonly number[]): void {
+    for (const index of indexes) {
+      const file = this.#files[index]!;
+      this.#pending.set(index, { index, file, written: 0, hashedTo: 0, hash: createHash('sha256'), handle: null, done: false });
+    }
+    this.#byOffset = [...this.#pending.values()].sort((x, y) => x.file.offset - y.file.offset);
+  }
+
+  /** Creates the staging directories. */
+  async prepare(): Promise<void> {
+    for (const dir of [dirname(this.#filesDir), this.#filesDir]) {
+      try {
+        await this.#fs.mkdir(dir);
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw fromFsError(err, `creating ${dir}`);
+        const stat = await this.#fs.lstat(dir);
+        if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${dir} is not a directory`);
+      }
+    }
+    // Empty files have no chunk to bring them into existence.
+    for (const p of this.#byOffset) if (p.file.size === 0) await this.#finish(p);
+  }
+
+  tempPath(index: number): string {
+    return join(this.#filesDir, String(index));
+  }
+
+  /**
+   * Marks bytes of the pack as already present in staging from an earlier run (a
+   * resumed download). Their files will be hashed again from disk when complete.
+   */
+  notePresent(offset: number, length: number): void {
+    for (const p of this.#overlapping(offset, length)) {
+      if (p.done) continue;
+      const start = Math.max(offset, p.file.offset);
+      const end = Math.min(offset + length, p.file.offset + p.file.size);
+      p.written += end - start;
+      p.hash = null;
+    }
+  }
+
+  /** Writes verified pack bytes at pack position `offset` into the files they belong to. */
+  async writePackBytes(offset: number, bytes: Uint8Array): Promise<void> {
+    for (const p of this.#overlapping(offset, bytes.length)) {
+      if (p.done) continue;
+      const start = Math.max(offset, p.file.offset);
+      const end = Math.min(offset + bytes.length, p.file.offset + p.file.size);
+      const slice = bytes.subarray(start - offset, end - offset);
+      const position = start - p.file.offset;
+      const handle = await this.#handle(p);
+      try {
+        let done = 0;
+        while (done < slice.length) {
+          const { bytesWritten } = await handle.write(slice, done, slice.length - done, position + done);
+          done += bytesWritten;
+        }
+      } catch (err) {
+        throw fromFsError(err, `writing ${this.tempPath(p.index)}`);
+      }
+      if (p.hash && position === p.hashedTo) {
+        p.hash.update(slice);
+        p.hashedTo += slice.length;
+      } else {
+        p.hash = null;
+      }
+      p.written += slice.length;
+      if (p.written >= p.file.size) await this.#finish(p);
+    }
+  }
+
+  /** Copies a file's bytes from `source` (the active slot), hashing as it goes. */
+  async copyFrom(index: number, file: ReleaseFile, source: string): Promise<boolean> {
+    const temp = this.tempPath(index);
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    let size = 0;
+    try {
+      const input = await this.#fs.open(source, OPEN.read);
+      try {
+        const output = await this.#fs.open(temp, OPEN.create, 0o600);
+        try {
+          for (;;) {
+            const { bytesRead } = await input.read(buffer, 0, buffer.length, size);
+            if (bytesRead === 0) break;
+            const chunk = buffer.subarray(0, bytesRead);
+            hash.update(chunk);
+            let done = 0;
+            while (done < bytesRead) done += (await output.write(chunk, done, bytesRead - done, size + done)).bytesWritten;
+            size += bytesRead;
+            if (size > file.size) break;
+          }
+          if (size !== file.size || hash.digest('hex') !== file.sha256) return false;
+          await output.chmod(file.mode);
+          await output.sync();
+        } finally {
+          await output.close();
+        }
+      } finally {
+        await input.close();
+      }
+    } catch (err) {
+      if (isErrno(err, 'ENOENT') || isErrno(err, 'ELOOP')) return false;
+      throw fromFsError(err, `copying ${source}`);
+    }
+    this.#staged.set(file.path, index);
+    return true;
+  }
+
+  /** True once every pack-fed file is complete and verified. */
+  get complete(): boolean {
+    return [...this.#pending.values()].every((p) => p.done);
+  }
+
+  /** Closes open files (after a failure or abort); staging stays for a resume. */
+  async dispose(): Promise<void> {
+    for (const p of this.#open) await p.handle?.close().catch(() => undefined);
+    for (const p of this.#open) p.handle = null;
+    this.#open = [];
+  }
+
+  /**
+   * Moves every staged file into `slotDir`, keeping the files listed in `keep`, and
+   * deletes everything else there (symlinks included, never followed). Directories
+   * are fsynced so the new entries survive power loss.
+   */
+  async moveInto(slotDir: string, targets: readonly ReleaseFile[], keep: ReadonlySet<string>): Promise<void> {
+    if (!this.complete) throw new UpdateError('INVALID_STATE', 'staging is not complete');
+    const wantedDirs = new Set<string>();
+    for (const f of targets) {
+      const parts = f.path.split('/');
+      for (let i = 1; i < parts.length; i++) wantedDirs.add(parts.slice(0, i).join('/'));
+    }
+    await this.#ensureDir(slotDir);
+    const tree = await walkTree(this.#fs, slotDir);
+    try {
+      for (const path of tree.others) await this.#fs.unlink(join(slotDir, path));
+      for (const path of tree.files) {
+        if (!keep.has(path)) await this.#fs.unlink(join(slotDir, path));
+      }
+      for (const path of tree.dirs.sort().reverse()) {
+        if (!wantedDirs.has(path)) await this.#fs.rmTree(join(slotDir, path));
+      }
+      for (const dir of [...wantedDirs].sort()) await this.#ensureDir(join(slotDir, dir));
+      for (const file of targets) {
+        const index = this.#staged.get(file.path);
+        if (index === undefined) {
+          if (!keep.has(file.path)) throw new UpdateError('INVALID_STATE', `${file.path} was neither staged nor kept`);
+          continue;
+        }
+        await this.#fs.rename(this.tempPath(index), join(slotDir, file.path));
+      }
+      for (const dir of [...wantedDirs].sort().reverse()) await this.#fs.syncDir(join(slotDir, dir));
+      await this.#fs.syncDir(slotDir);
+      await this.#fs.syncDir(dirname(slotDir));
+    } catch (err) {
+      throw fromFsError(err, `moving staged files into ${slotDir}`);
+    }
+  }
+
+  #overlapping(offset: number, length: number): FileProgress[] {
+    const end = offset + length;
+    const out: FileProgress[] = [];
+    // Binary search for the first file that ends after `offset`.
+    let lo = 0;
+    let hi = this.#byOffset.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.#byOffset[mid]!.file;
+      if (f.offset + f.size <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.#byOffset.length; i++) {
+      const p = this.#byOffset[i]!;
+      if (p.file.offset >= end) break;
+      if (p.file.size > 0) out.push(p);
+    }
+    return out;
+  }
+
+  async #handle(p: FileProgress): Promise<FileLike> {
+    if (p.handle) return p.handle;
+    if (this.#open.length >= MAX_OPEN_FILES) {
+      const oldest = this.#open.shift()!;
+      await oldest.handle?.close();
+      oldest.handle = null;
+    }
+    try {
+      p.handle = await this.#fs.open(this.tempPath(p.index), OPEN.readWriteCreate, 0o600);
+    } catch (err) {
+      throw fromFsError(err, `opening ${this.tempPath(p.index)}`);
+    }
+    this.#open.push(p);
+    return p.handle;
+  }
+
+  async #finish(p: FileProgress): Promise<void> {
+    const temp = this.tempPath(p.index);
+    const handle = await this.#handle(p);
+    try {
+      await handle.truncate(p.file.size);
+      await handle.chmod(p.file.mode);
+      await handle.sync();
+      await handle.close();
+    } catch (err) {
+      throw fromFsError(err, `finishing ${temp}`);
+    } finally {
+      p.handle = null;
+      this.#open = this.#open.filter((q) => q !== p);
+    }
+    let sha256: string;
+    if (p.hash && p.hashedTo === p.file.size) sha256 = p.hash.digest('hex');
+    else sha256 = (await hashFile(this.#fs, temp, p.file.size)).sha256;
+    if (sha256 !== p.file.sha256) {
+      throw new UpdateError('CHECKSUM_MISMATCH', `${p.file.path} does not match its SHA-256 after download`, {
+        details: { path: p.file.path, expected: p.file.sha256, actual: sha256 },
+      });
+    }
+    p.done = true;
+    this.#staged.set(p.file.path, p.index);
+  }
+
+  async #ensureDir(path: string): Promise<void> {
+    try {
+      const stat = await this.#fs.lstat(path);
+      if (stat.isDirectory()) return;
+      await this.#fs.unlink(path);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw fromFsError(err, `checking ${path}`);
+    }
+    try {
+      await this.#fs.mkdir(path);
+    } catch (err) {
+      throw fromFsError(err, `creating ${path}`);
+    }
+  }
+}
