@@ -14,6 +14,7 @@ import type { FileSystem } from './io/file-system.js';
 import { type PublicKey, parsePublicKey } from './manifest/keys.js';
 import { checkPlatform } from './manifest/fields.js';
 import type { UpdateInfo } from './events.js';
+import type { RetryPolicy } from './transfer/retry.js';
 
 /** Options of {@link Updater}. Only `installRoot` is required in code; the rest may come from `<root>/twinslot.json`. */
 export interface UpdaterOptions {
@@ -47,7 +48,21 @@ export interface UpdaterOptions {
   readonly confirmDownload?: (info: UpdateInfo) => boolean | Promise<boolean>;
   /** Asked before the switch; false declines it (critical updates skip it). */
   readonly confirmInstall?: (info: UpdateInfo) => boolean | Promise<boolean>;
-  /** undici dispatcher for every request (custom CA, pinning, proxy). */
+  /** Parallel connections per download (default 4). */
+  readonly connections?: number;
+  /** Download rate cap in bytes per second, 0 = unlimited (default). Change it later with `setThrottle()`. */
+  readonly maxBytesPerSecond?: number;
+  /** More feed base URLs serving the same blobs, tried in order when one fails. */
+  readonly mirrors?: readonly (string | URL)[];
+  /** Retry tuning for blob downloads. */
+  readonly retry?: Partial<RetryPolicy>;
+  /** A connection slower than this (after `slowGraceMs`) is dropped and retried (default 1024 B/s). */
+  readonly minBytesPerSecond?: number;
+  /** Grace before the minimum rate applies, ms (default 10 000). */
+  readonly slowGraceMs?: number;
+  /** TCP/TLS connect timeout of the default dispatcher, ms (default 10 000). */
+  readonly connectTimeoutMs?: number;
+  /** undici dispatcher for every request (custom CA, pinning, proxy). Default: undici's EnvHttpProxyAgent. */
   readonly dispatcher?: Dispatcher;
   /** Time limit for response headers, ms (default 30 000). */
   readonly headersTimeoutMs?: number;
@@ -70,6 +85,7 @@ export interface ClientConfigFile {
   readonly ring?: string | null;
   readonly platform?: string;
   readonly maxAttempts?: number;
+  readonly mirrors?: readonly string[];
   readonly probes?: readonly Probe[];
   readonly preSwitchProbes?: readonly Probe[];
 }
@@ -79,6 +95,8 @@ export interface ResolvedConfig {
   readonly appId: string;
   /** Always ends with `/` so feed paths resolve under it. */
   readonly feedUrl: URL;
+  /** Further feed base URLs for blobs. */
+  readonly mirrors: readonly URL[];
   readonly keys: readonly PublicKey[];
   readonly threshold: number;
   readonly channel: string;
@@ -126,7 +144,20 @@ export function checkOptions(o: Partial<UpdaterOptions> | ClientConfigFile, wher
   if (opts.maxAttempts !== undefined && (!Number.isSafeInteger(opts.maxAttempts) || opts.maxAttempts < 1 || opts.maxAttempts > 100)) {
     throw bad(`${where}: maxAttempts must be an integer from 1 to 100`);
   }
-  for (const key of ['probeDeadlineMs', 'headersTimeoutMs', 'bodyTimeoutMs'] as const) {
+  if (opts.mirrors !== undefined) {
+    if (!Array.isArray(opts.mirrors)) throw bad(`${where}: mirrors must be an array of URLs`);
+    for (const m of opts.mirrors) feedUrlOf(m, `${where}: mirrors`);
+  }
+  if (opts.connections !== undefined && (!Number.isSafeInteger(opts.connections) || opts.connections < 1 || opts.connections > 32)) {
+    throw bad(`${where}: connections must be an integer from 1 to 32`);
+  }
+  if (opts.maxBytesPerSecond !== undefined && (!Number.isSafeInteger(opts.maxBytesPerSecond) || opts.maxBytesPerSecond < 0)) {
+    throw bad(`${where}: maxBytesPerSecond must be 0 (unlimited) or a positive integer`);
+  }
+  if (opts.minBytesPerSecond !== undefined && (!Number.isSafeInteger(opts.minBytesPerSecond) || opts.minBytesPerSecond < 0)) {
+    throw bad(`${where}: minBytesPerSecond must be a non-negative integer`);
+  }
+  for (const key of ['probeDeadlineMs', 'headersTimeoutMs', 'bodyTimeoutMs', 'slowGraceMs', 'connectTimeoutMs'] as const) {
     const v = opts[key];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw bad(`${where}: ${key} must be a positive integer (ms)`);
   }
@@ -176,6 +207,7 @@ export function resolveConfig(code: UpdaterOptions, file: ClientConfigFile | nul
   return {
     appId: appId as string,
     feedUrl: feedUrlOf(feedUrl, 'options'),
+    mirrors: ((pick('mirrors') as readonly (string | URL)[] | undefined) ?? []).map((m) => feedUrlOf(m, 'mirrors')),
     keys,
     threshold,
     channel: (pick('channel') as string | undefined) ?? 'stable',

@@ -12,7 +12,9 @@ import { type CheckOutcome, checkForUpdate } from './flow/check.js';
 import { type Emit, type FlowContext, createFlowContext, loadConfig } from './flow/context.js';
 import { stageRelease } from './flow/download.js';
 import { type ConfirmResult, confirmTrial, revert, switchToUpdate } from './flow/switch.js';
+import { systemClock } from './io/clock.js';
 import { nodeFileSystem } from './io/file-system.js';
+import { Throttle } from './transfer/throttle.js';
 import { type ResolvedConfig, type UpdaterOptions, checkOptions } from './options.js';
 import { BUSY, type Phase, type PhaseEvent, nextPhase } from './lifecycle.js';
 import type { NotAvailableReason } from './policy/eligibility.js';
@@ -77,6 +79,7 @@ export class Updater {
   #config: ResolvedConfig | null = null;
   #checked: CheckOutcome | null = null;
   #lock: RootLock | null = null;
+  readonly #throttle: Throttle;
 
   constructor(options: UpdaterOptions) {
     if (typeof options !== 'object' || options === null) throw new UpdateError('INVALID_OPTIONS', 'new Updater() needs an options object');
@@ -84,6 +87,24 @@ export class Updater {
     if (typeof options.installRoot !== 'string') throw new UpdateError('INVALID_OPTIONS', 'new Updater(): installRoot is required');
     this.#options = options;
     this.#layout = rootLayout(options.installRoot);
+    this.#throttle = new Throttle(options.clock ?? systemClock, options.maxBytesPerSecond ?? 0);
+  }
+
+  /** Caps the download rate of every connection together, in bytes per second; 0 = unlimited. Applies within 100 ms, also mid-download. */
+  setThrottle(bytesPerSecond: number): void {
+    if (!Number.isSafeInteger(bytesPerSecond) || bytesPerSecond < 0) {
+      throw new UpdateError('INVALID_OPTIONS', 'setThrottle() takes 0 (unlimited) or a positive whole number of bytes per second');
+    }
+    this.#throttle.setRate(bytesPerSecond);
+  }
+
+  /** Holds every download connection until {@link resume}. */
+  pause(): void {
+    this.#throttle.pause();
+  }
+
+  resume(): void {
+    this.#throttle.resume();
   }
 
   /** Listens to a lifecycle event. */
@@ -216,7 +237,7 @@ export class Updater {
 
   async #context(): Promise<FlowContext> {
     this.#config ??= await loadConfig(this.#options, this.#layout);
-    return createFlowContext(this.#options, this.#layout, this.#config, this.#emit);
+    return createFlowContext(this.#options, this.#layout, this.#config, this.#emit, this.#throttle);
   }
 
   readonly #emit: Emit = (event, ...args) => {

@@ -11,7 +11,8 @@ export async function serveFeed(dir, { log } = {}) {
   const requests = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
-    requests.push({ method: req.method, path: url.pathname, range: req.headers.range ?? null });
+    const entry = { method: req.method, path: url.pathname, range: req.headers.range ?? null, status: 0, bytes: 0 };
+    requests.push(entry);
     log?.(`${req.method} ${url.pathname}${req.headers.range ? ` (${req.headers.range})` : ''}`);
     const rel = normalize(decodeURIComponent(url.pathname)).replace(/^[/\\]+/, '');
     const path = join(dir, rel);
@@ -56,12 +57,17 @@ export async function serveFeed(dir, { log } = {}) {
       }
     }
     headers['content-length'] = String(end - start + 1);
+    entry.status = status;
     res.writeHead(status, headers);
     if (req.method === 'HEAD' || info.size === 0) {
       res.end();
       return;
     }
-    createReadStream(path, { start, end }).pipe(res);
+    const stream = createReadStream(path, { start, end });
+    stream.on('data', (chunk) => {
+      entry.bytes += chunk.length;
+    });
+    stream.pipe(res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();

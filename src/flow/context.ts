@@ -13,11 +13,25 @@ import { systemClock, systemRandom } from '../io/clock.js';
 import { nodeFileSystem } from '../io/file-system.js';
 import { type ResolvedConfig, type UpdaterOptions, parseConfigFile, resolveConfig } from '../options.js';
 import { readIfExists } from '../slots/atomic-file.js';
+import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { DEFAULT_HTTP } from '../transfer/http.js';
+import { DEFAULT_RETRY, type RetryPolicy } from '../transfer/retry.js';
+import { Throttle } from '../transfer/throttle.js';
 import type { RootLayout } from '../slots/layout.js';
 import type { HttpSettings } from '../transfer/http.js';
 
 export type Emit = <K extends keyof UpdaterEvents>(event: K, ...args: UpdaterEvents[K]) => void;
+
+/** How packs are fetched: shared by every download of one updater. */
+export interface TransferSettings {
+  readonly connections: number;
+  readonly throttle: Throttle;
+  /** Feed base URLs to fetch blobs from, primary first. */
+  readonly mirrors: readonly URL[];
+  readonly retry: RetryPolicy;
+  readonly minBytesPerSecond: number;
+  readonly graceMs: number;
+}
 
 export interface FlowContext {
   readonly fs: FileSystem;
@@ -26,24 +40,40 @@ export interface FlowContext {
   readonly random: RandomSource;
   readonly spawner: Spawner | undefined;
   readonly http: HttpSettings;
+  readonly transfer: TransferSettings;
   readonly config: ResolvedConfig;
   readonly trust: TrustedKeys;
   readonly emit: Emit;
 }
 
 /** Builds the context from options and the resolved configuration. */
-export function createFlowContext(options: UpdaterOptions, layout: RootLayout, config: ResolvedConfig, emit: Emit): FlowContext {
+export function createFlowContext(
+  options: UpdaterOptions,
+  layout: RootLayout,
+  config: ResolvedConfig,
+  emit: Emit,
+  throttle?: Throttle,
+): FlowContext {
+  const clock = options.clock ?? systemClock;
   return {
     fs: options.fs ?? nodeFileSystem,
     layout,
-    clock: options.clock ?? systemClock,
+    clock,
     random: options.random ?? systemRandom,
     spawner: options.spawner,
     http: {
       ...DEFAULT_HTTP,
-      dispatcher: options.dispatcher,
+      dispatcher: options.dispatcher ?? defaultDispatcher(options.connectTimeoutMs),
       headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HTTP.headersTimeoutMs,
       bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_HTTP.bodyTimeoutMs,
+    },
+    transfer: {
+      connections: options.connections ?? 4,
+      throttle: throttle ?? new Throttle(clock, options.maxBytesPerSecond ?? 0),
+      mirrors: [config.feedUrl, ...config.mirrors],
+      retry: { ...DEFAULT_RETRY, ...options.retry },
+      minBytesPerSecond: options.minBytesPerSecond ?? 1024,
+      graceMs: options.slowGraceMs ?? 10_000,
     },
     config,
     trust: { keys: config.keys, threshold: config.threshold },
@@ -61,6 +91,15 @@ export function feedUrl(ctx: FlowContext, path: string): URL {
   return new URL(path, ctx.config.feedUrl);
 }
 
-export function blobUrl(ctx: FlowContext, sha256: string): URL {
-  return feedUrl(ctx, `blobs/sha256/${sha256}`);
+/** The blob's URL on every mirror, primary first. */
+export function blobUrls(ctx: FlowContext, sha256: string): URL[] {
+  return ctx.transfer.mirrors.map((base) => new URL(`blobs/sha256/${sha256}`, base));
+}
+
+let sharedDispatcher: Dispatcher | null = null;
+
+/** undici agent honouring http_proxy / https_proxy / no_proxy, shared by updaters without a dispatcher of their own. */
+function defaultDispatcher(connectTimeoutMs = 10_000): Dispatcher {
+  sharedDispatcher ??= new EnvHttpProxyAgent({ connect: { timeout: connectTimeoutMs } });
+  return sharedDispatcher;
 }

@@ -6,21 +6,26 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { UpdateError, fromFsError } from '../errors.js';
 import type { PlanSummary } from '../events.js';
+import type { Pack, ReleaseManifest } from '../manifest/release.js';
 import { isErrno } from '../io/file-system.js';
 import { type PlanKind, type UpdatePlan, inventoryOf, planUpdate } from '../plan/plan.js';
 import { readIfExists, writeFileAtomic } from '../slots/atomic-file.js';
 import { hashFile } from '../slots/hash-file.js';
 import { saveJournal } from '../slots/journal-store.js';
+import { ChunkLog } from '../slots/chunk-log.js';
 import { StagingArea } from '../slots/staging.js';
 import type { Journal, SlotName } from '../slots/state-file.js';
 import { firstInstall, markInvalid, markStaged } from '../slots/transitions.js';
-import { downloadChunks } from '../transfer/chunk-download.js';
+import { downloadPack } from '../transfer/pack-download.js';
+import { chunkRange } from '../transfer/range-fetch.js';
 import { checkAborted } from '../transfer/http.js';
 import { ProgressMeter } from '../transfer/progress.js';
-import { blobUrl, type FlowContext } from './context.js';
+import { type FlowContext, blobUrls } from './context.js';
+import { chunkLogPath, ensureDir, forgetProgress, openStagingJob, saveStagingJob } from './staging-job.js';
 import { type VerifiedRelease, loadSlotRelease } from './slot-release.js';
 
 export interface DownloadOptions {
@@ -53,9 +58,7 @@ export async function stageRelease(
   }
 
   const active = journal && !options.fullUpdate ? await loadSlotRelease(ctx, journal.active) : null;
-  const inactiveStatus = journal?.slots[slot].status;
-  const inactive =
-    !options.fullUpdate && (inactiveStatus === 'good' || inactiveStatus === 'bad' || inactiveStatus === 'staged') ? await loadSlotRelease(ctx, slot) : null;
+  const inactiveFiles = options.fullUpdate ? new Map<string, string>() : await inactiveCandidates(ctx, journal, slot, manifest);
 
   // From here on the inactive slot may change: say so durably first.
   let current = journal;
@@ -66,14 +69,8 @@ export async function stageRelease(
   await ensureDir(ctx, ctx.layout.slotsDir);
   await ensureDir(ctx, slotDir);
 
-  let plan = planUpdate({
-    target: manifest,
-    inactiveFiles: new Map((inactive?.manifest.files ?? []).map((f) => [f.path, f.sha256])),
-    active: inventoryOf(active?.manifest.files ?? []),
-  });
-
-  // Work left by another release is of no use: start staging afresh.
-  await resetStagingFor(ctx, target.sha256);
+  let plan = planUpdate({ target: manifest, inactiveFiles, active: inventoryOf(active?.manifest.files ?? []) });
+  const job = await openStagingJob(ctx, target.sha256, slot);
   const staging = new StagingArea(ctx.fs, ctx.layout.staging, manifest.files);
   const indexOf = new Map(manifest.files.map((f, i) => [f.path, i]));
 
@@ -81,10 +78,7 @@ export async function stageRelease(
   const failed = new Set<string>();
   for (const op of plan.ops) {
     checkAborted(options.signal);
-    if (op.kind === 'keep') {
-      const ok = await isIntact(ctx, join(slotDir, op.file.path), op.file.size, op.file.sha256);
-      if (!ok) failed.add(op.file.path);
-    }
+    if (op.kind === 'keep' && !(await isIntact(ctx, join(slotDir, op.file.path), op.file.size, op.file.sha256))) failed.add(op.file.path);
   }
   await ensureDir(ctx, join(ctx.layout.staging, 'files'));
   for (const op of plan.ops) {
@@ -104,21 +98,49 @@ export async function stageRelease(
   ctx.emit('plan', summarize(manifest.version, plan));
 
   staging.expectFromPack(plan.ops.flatMap((op) => (op.kind === 'fetch' ? [indexOf.get(op.file.path)!] : [])));
+  const log = await ChunkLog.open(ctx.fs, chunkLogPath(ctx));
   try {
     await staging.prepare();
-    const meter = new ProgressMeter(ctx.clock, plan.downloadBytes, (p) => ctx.emit('download-progress', p));
-    if (plan.chunks.length > 0) {
-      await downloadChunks(
-        ctx.http,
-        { url: blobUrl(ctx, manifest.pack.sha256), pack: manifest.pack, chunks: plan.chunks },
-        (_index, offset, bytes) => staging.writePackBytes(offset, bytes),
-        { signal: options.signal, onBytes: (n) => meter.add(n) },
-      );
+    const toFetch = await resumeChunks(ctx, staging, manifest.pack, plan.chunks, job.logged);
+    await staging.finishPresent();
+    const fetchBytes = toFetch.reduce((sum, i) => sum + chunkRange(manifest.pack, i)[1] - chunkRange(manifest.pack, i)[0], 0);
+    const meter = new ProgressMeter(ctx.clock, fetchBytes, (p) => ctx.emit('download-progress', p));
+    if (toFetch.length > 0) {
+      await downloadPack({
+        http: ctx.http,
+        clock: ctx.clock,
+        random: ctx.random,
+        throttle: ctx.transfer.throttle,
+        retry: ctx.transfer.retry,
+        urls: blobUrls(ctx, manifest.pack.sha256),
+        pack: manifest.pack,
+        chunks: toFetch,
+        restartChunks: plan.chunks,
+        connections: ctx.transfer.connections,
+        etags: job.etags,
+        signal: options.signal,
+        minBytesPerSecond: ctx.transfer.minBytesPerSecond,
+        graceMs: ctx.transfer.graceMs,
+        deliver: async (index, offset, bytes) => {
+          await staging.writePackBytes(offset, bytes);
+          await log.record(index);
+        },
+        onEtag: async (url, etag) => {
+          job.etags[url] = etag;
+          await saveStagingJob(ctx, job);
+        },
+        onRestart: async () => {
+          await staging.restartPack();
+          await forgetProgress(ctx, job);
+        },
+        onBytes: (n) => meter.add(n),
+      });
     }
     meter.finish();
     const keep = new Set(plan.ops.flatMap((op) => (op.kind === 'keep' ? [op.file.path] : [])));
     await staging.moveInto(slotDir, manifest.files, keep);
   } finally {
+    await log.close();
     await staging.dispose();
   }
 
@@ -129,6 +151,46 @@ export async function stageRelease(
   await saveJournal(ctx.fs, ctx.layout, next);
   await ctx.fs.rmTree(ctx.layout.staging).catch(() => undefined);
   return { slot, journal: next, plan };
+}
+
+/**
+ * Chunks logged by an earlier run are re-read from staging and hashed; those that
+ * match are kept, the rest are fetched. Returns the chunks left to fetch.
+ */
+async function resumeChunks(ctx: FlowContext, staging: StagingArea, pack: Pack, chunks: readonly number[], logged: ReadonlySet<number>): Promise<number[]> {
+  const left: number[] = [];
+  for (const index of chunks) {
+    if (logged.has(index)) {
+      const [start, end] = chunkRange(pack, index);
+      const bytes = await staging.readPackRange(start, end - start);
+      if (bytes && createHash('sha256').update(bytes).digest('hex') === pack.chunks[index]) {
+        staging.notePresent(start, end - start);
+        continue;
+      }
+    }
+    left.push(index);
+  }
+  return left;
+}
+
+/**
+ * Files the inactive slot may already hold, by path. From its manifest when the slot
+ * is complete; when an earlier run was interrupted (slot `invalid`), every target
+ * path present with the right size is a candidate. Either way each is hashed before
+ * it is kept.
+ */
+async function inactiveCandidates(ctx: FlowContext, journal: Journal | null, slot: SlotName, target: ReleaseManifest): Promise<Map<string, string>> {
+  const status = journal?.slots[slot].status ?? 'invalid';
+  if (status === 'good' || status === 'bad' || status === 'staged') {
+    const release = await loadSlotRelease(ctx, slot);
+    return new Map((release?.manifest.files ?? []).map((f) => [f.path, f.sha256]));
+  }
+  const found = new Map<string, string>();
+  for (const file of target.files) {
+    const stat = await ctx.fs.lstat(join(ctx.layout.slotDir(slot), file.path)).catch(() => null);
+    if (stat?.isFile() && stat.size === file.size) found.set(file.path, file.sha256);
+  }
+  return found;
 }
 
 function summarize(version: string, plan: UpdatePlan): PlanSummary {
@@ -150,29 +212,3 @@ async function isIntact(ctx: FlowContext, path: string, size: number, sha256: st
   }
 }
 
-/** Staging belongs to one release (by manifest hash); anything else there is discarded. */
-async function resetStagingFor(ctx: FlowContext, releaseSha256: string): Promise<void> {
-  const jobPath = join(ctx.layout.staging, 'job.json');
-  const job = await readIfExists(ctx.fs, jobPath).catch(() => null);
-  let same = false;
-  try {
-    same = job !== null && (JSON.parse(job.toString('utf8')) as { release?: string }).release === releaseSha256;
-  } catch {
-    same = false;
-  }
-  if (!same) {
-    await ctx.fs.rmTree(ctx.layout.staging);
-    await ensureDir(ctx, ctx.layout.staging);
-    await writeFileAtomic(ctx.fs, jobPath, JSON.stringify({ version: 1, release: releaseSha256 }) + '\n');
-  }
-}
-
-async function ensureDir(ctx: FlowContext, path: string): Promise<void> {
-  try {
-    await ctx.fs.mkdir(path);
-  } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw fromFsError(err, `creating ${path}`);
-    const stat = await ctx.fs.lstat(path);
-    if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${path} exists and is not a directory`, { details: { path } });
-  }
-}

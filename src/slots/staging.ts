@@ -94,6 +94,51 @@ export class StagingArea {
     }
   }
 
+  /**
+   * Reads pack bytes [offset, offset+length) back from staging, or null when some of
+   * them belong to no file being fetched (so they were never written here).
+   */
+  async readPackRange(offset: number, length: number): Promise<Buffer | null> {
+    const out = Buffer.alloc(length);
+    let covered = 0;
+    for (const p of this.#overlapping(offset, length)) {
+      const start = Math.max(offset, p.file.offset);
+      const end = Math.min(offset + length, p.file.offset + p.file.size);
+      try {
+        const file = await this.#fs.open(this.tempPath(p.index), OPEN.read);
+        try {
+          const { bytesRead } = await file.read(out, start - offset, end - start, start - p.file.offset);
+          if (bytesRead !== end - start) return null;
+        } finally {
+          await file.close();
+        }
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) return null;
+        throw fromFsError(err, `reading ${this.tempPath(p.index)}`);
+      }
+      covered += end - start;
+    }
+    return covered === length ? out : null;
+  }
+
+  /** Forgets every pack byte written so far (the blob changed on the server): files are rewritten from scratch. */
+  async restartPack(): Promise<void> {
+    await this.dispose();
+    for (const p of this.#byOffset) {
+      p.written = 0;
+      p.hashedTo = 0;
+      p.hash = createHash('sha256');
+      p.done = false;
+      this.#staged.delete(p.file.path);
+    }
+    for (const p of this.#byOffset) if (p.file.size === 0) await this.#finish(p);
+  }
+
+  /** Finishes (verifies, fsyncs) every file whose bytes are all present from an earlier run. */
+  async finishPresent(): Promise<void> {
+    for (const p of this.#byOffset) if (!p.done && p.file.size > 0 && p.written >= p.file.size) await this.#finish(p);
+  }
+
   /** Writes verified pack bytes at pack position `offset` into the files they belong to. */
   async writePackBytes(offset: number, bytes: Uint8Array): Promise<void> {
     for (const p of this.#overlapping(offset, bytes.length)) {
@@ -255,10 +300,10 @@ export class StagingArea {
       await handle.truncate(p.file.size);
       await handle.chmod(p.file.mode);
       await handle.sync();
-      await handle.close();
     } catch (err) {
       throw fromFsError(err, `finishing ${temp}`);
     } finally {
+      await handle.close().catch(() => undefined);
       p.handle = null;
       this.#open = this.#open.filter((q) => q !== p);
     }

@@ -77,7 +77,7 @@ describe('publisher commands', () => {
 
     const blob = join(feed.feed, 'blobs', 'sha256', out.pack);
     const bytes = await readFile(blob);
-    bytes[10] ^= 1;
+    bytes.writeUInt8(bytes.readUInt8(10) ^ 1, 10);
     await writeFile(blob, bytes);
     const bad = await twinslot('verify', '--feed', feed.feed, '--pub', publicKey);
     expect(bad.code).toBe(1);

@@ -127,7 +127,7 @@ describe('bad input ends in a typed error and changes nothing', () => {
     const manifest = JSON.parse(await readFile(join(feed.feed, 'releases', '2.0.0', 'linux-x64.json'), 'utf8'));
     const blob = join(feed.feed, 'blobs', 'sha256', manifest.signed.pack.sha256);
     const bytes = await readFile(blob);
-    bytes[bytes.length >> 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length >> 1) ^ 0xff, bytes.length >> 1);
     await writeFile(blob, bytes);
     const activeBefore = await snapshotTree(join(root, 'slots', 'a'));
     const stateBefore = await readFile(join(root, 'state'), 'utf8');

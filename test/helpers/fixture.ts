@@ -26,12 +26,12 @@ export interface FeedFixture {
   readonly url: string;
   readonly key: KeyPair;
   readonly publicKey: string;
-  readonly requests: { method: string; path: string; range: string | null }[];
+  readonly requests: { method: string; path: string; range: string | null; status: number; bytes: number }[];
   publish(version: string, options?: { selfTest?: 'pass' | 'fail'; payloadBytes?: number; seed?: string; probes?: ManifestProbe[]; channel?: string; chunkSize?: number }): Promise<void>;
   /** Options for an Updater on `root` against this feed. */
   options(root: string, extra?: Partial<UpdaterOptions>): UpdaterOptions;
-  /** Installs the channel's current release into a fresh root; returns the root. */
-  install(name?: string): Promise<string>;
+  /** Installs the current release of `channel` (default stable) into a fresh root; returns the root. */
+  install(name?: string, channel?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -66,9 +66,9 @@ export async function createFeedFixture(): Promise<FeedFixture> {
     options(root, extra = {}) {
       return { installRoot: root, appId: APP, feedUrl: server.url, trustedKeys: [key.publicKey.text], channel: 'stable', platform: PLATFORM, ...extra };
     },
-    async install(name = 'root') {
+    async install(name = 'root', channel = 'stable') {
       const root = join(dir, name);
-      const options = fixture.options(root);
+      const options = fixture.options(root, { channel });
       const layout = rootLayout(root);
       await mkdir(root, { recursive: true });
       const ctx = createFlowContext(options, layout, await loadConfig(options, layout), () => undefined);

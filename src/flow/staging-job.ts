@@ -1,0 +1,79 @@
+/**
+ * What `<root>/staging` is working on: `job.json` names the release (by manifest
+ * hash) and the slot, and remembers the ETags seen per blob URL for If-Range. Work
+ * left for anything else is discarded, never mixed in.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { UpdateError, fromFsError } from '../errors.js';
+import { isErrno } from '../io/file-system.js';
+import { readIfExists, writeFileAtomic } from '../slots/atomic-file.js';
+import { ChunkLog } from '../slots/chunk-log.js';
+import type { SlotName } from '../slots/state-file.js';
+import type { FlowContext } from './context.js';
+
+export interface StagingJob {
+  readonly release: string;
+  readonly slot: SlotName;
+  etags: Record<string, string>;
+  /** Chunks an earlier run logged as written (candidates, re-verified before use). */
+  readonly logged: ReadonlySet<number>;
+}
+
+export function chunkLogPath(ctx: FlowContext): string {
+  return join(ctx.layout.staging, 'chunks.log');
+}
+
+/** Opens the job for `release` into `slot`, discarding staging that belongs to another. */
+export async function openStagingJob(ctx: FlowContext, release: string, slot: SlotName): Promise<StagingJob> {
+  const path = join(ctx.layout.staging, 'job.json');
+  const bytes = await readIfExists(ctx.fs, path).catch(() => null);
+  let previous: Record<string, unknown> | null = null;
+  try {
+    previous = bytes ? (JSON.parse(bytes.toString('utf8')) as Record<string, unknown>) : null;
+  } catch {
+    previous = null;
+  }
+  if (previous && previous.release === release && previous.slot === slot) {
+    const etags = typeof previous.etags === 'object' && previous.etags !== null ? (previous.etags as Record<string, string>) : {};
+    return { release, slot, etags: { ...etags }, logged: await ChunkLog.read(ctx.fs, chunkLogPath(ctx)) };
+  }
+  await ctx.fs.rmTree(ctx.layout.staging);
+  await ensureDir(ctx, ctx.layout.staging);
+  const job: StagingJob = { release, slot, etags: {}, logged: new Set() };
+  await saveStagingJob(ctx, job);
+  return job;
+}
+
+const saving = new WeakMap<StagingJob, Promise<void>>();
+
+/** Saves the job; calls are queued, since connections learn ETags concurrently and share one temp file. */
+export function saveStagingJob(ctx: FlowContext, job: StagingJob): Promise<void> {
+  const write = async (): Promise<void> => {
+    const text = JSON.stringify({ version: 1, release: job.release, slot: job.slot, etags: job.etags }) + '\n';
+    await writeFileAtomic(ctx.fs, join(ctx.layout.staging, 'job.json'), text);
+  };
+  const next = (saving.get(job) ?? Promise.resolve()).then(write, write);
+  saving.set(job, next);
+  return next;
+}
+
+/** The blob changed on the server: forget every chunk and ETag of this job. */
+export async function forgetProgress(ctx: FlowContext, job: StagingJob): Promise<void> {
+  job.etags = {};
+  await saveStagingJob(ctx, job);
+  await ctx.fs.unlink(chunkLogPath(ctx)).catch((err: unknown) => {
+    if (!isErrno(err, 'ENOENT')) throw fromFsError(err, 'removing the chunk log');
+  });
+}
+
+export async function ensureDir(ctx: FlowContext, path: string): Promise<void> {
+  try {
+    await ctx.fs.mkdir(path);
+  } catch (err) {
+    if (!isErrno(err, 'EEXIST')) throw fromFsError(err, `creating ${path}`);
+    const stat = await ctx.fs.lstat(path);
+    if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${path} exists and is not a directory`, { details: { path } });
+  }
+}
