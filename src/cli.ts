@@ -47,7 +47,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('twinslot 0.1.0\n');
     return 0;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Arguments after `--` belong to someone else (`launch` passes them to the app).
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (own.includes('--help') || own.includes('-h')) {
     const lines = HELP.split('\n').filter((l) => l.includes(`twinslot ${command}`) || l.includes(`| ${command}`));
     process.stdout.write((lines.length ? lines.join('\n') : HELP) + '\n');
     return 0;

@@ -98,6 +98,7 @@ export async function stageRelease(
   ctx.emit('plan', summarize(manifest.version, plan));
 
   staging.expectFromPack(plan.ops.flatMap((op) => (op.kind === 'fetch' ? [indexOf.get(op.file.path)!] : [])));
+  staging.setKeptFiles(new Map(plan.ops.flatMap((op) => (op.kind === 'keep' ? [[indexOf.get(op.file.path)!, join(slotDir, op.file.path)] as const] : []))));
   const log = await ChunkLog.open(ctx.fs, chunkLogPath(ctx));
   try {
     await staging.prepare();

@@ -39,6 +39,7 @@ export class StagingArea {
   readonly #pending = new Map<number, FileProgress>();
   readonly #files: readonly ReleaseFile[];
   #byOffset: FileProgress[] = [];
+  #kept: ReadonlyMap<number, string> = new Map();
   readonly #staged = new Map<string, number>();
   #open: FileProgress[] = [];
 
@@ -94,31 +95,49 @@ export class StagingArea {
     }
   }
 
+  /** Files kept in place in the slot: where their bytes are, by index (for re-verifying resumed chunks). */
+  setKeptFiles(paths: ReadonlyMap<number, string>): void {
+    this.#kept = paths;
+  }
+
   /**
-   * Reads pack bytes [offset, offset+length) back from staging, or null when some of
-   * them belong to no file being fetched (so they were never written here).
+   * Reads pack bytes [offset, offset+length) back from what this run holds (fetched
+   * and copied files in staging, kept files in the slot), or null when some of them
+   * are nowhere yet.
    */
   async readPackRange(offset: number, length: number): Promise<Buffer | null> {
     const out = Buffer.alloc(length);
-    let covered = 0;
-    for (const p of this.#overlapping(offset, length)) {
-      const start = Math.max(offset, p.file.offset);
-      const end = Math.min(offset + length, p.file.offset + p.file.size);
+    const end = offset + length;
+    // Files are in pack order: binary search for the first one ending after `offset`.
+    let lo = 0;
+    let hi = this.#files.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const f = this.#files[mid]!;
+      if (f.offset + f.size <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let index = lo; index < this.#files.length && this.#files[index]!.offset < end; index++) {
+      const file = this.#files[index]!;
+      if (file.size === 0) continue;
+      const source = this.#pending.has(index) || this.#staged.get(file.path) === index ? this.tempPath(index) : this.#kept.get(index);
+      if (source === undefined) return null;
+      const start = Math.max(offset, file.offset);
+      const stop = Math.min(end, file.offset + file.size);
       try {
-        const file = await this.#fs.open(this.tempPath(p.index), OPEN.read);
+        const handle = await this.#fs.open(source, OPEN.read);
         try {
-          const { bytesRead } = await file.read(out, start - offset, end - start, start - p.file.offset);
-          if (bytesRead !== end - start) return null;
+          const { bytesRead } = await handle.read(out, start - offset, stop - start, start - file.offset);
+          if (bytesRead !== stop - start) return null;
         } finally {
-          await file.close();
+          await handle.close();
         }
       } catch (err) {
         if (isErrno(err, 'ENOENT')) return null;
-        throw fromFsError(err, `reading ${this.tempPath(p.index)}`);
+        throw fromFsError(err, `reading ${source}`);
       }
-      covered += end - start;
     }
-    return covered === length ? out : null;
+    return out;
   }
 
   /** Forgets every pack byte written so far (the blob changed on the server): files are rewritten from scratch. */

@@ -151,7 +151,8 @@ export function checkConsistent(j: Journal): void {
   if (j.trial) {
     if (j.previous !== otherSlot(j.active)) throw corrupt('has a trial without a previous slot to revert to');
     const prev = j.slots[j.previous];
-    if (prev.status !== 'good' || !prev.entry) throw corrupt(`has a trial whose previous slot ${j.previous} is not good`);
+    // A revert makes the previous slot active, so it must hold all an active slot needs.
+    if (prev.status !== 'good' || !prev.entry || !prev.version) throw corrupt(`has a trial whose previous slot ${j.previous} is not good`);
   }
   if (j.previous === j.active) throw corrupt('names the same slot as active and previous');
   if (j.maxAttempts < 1) throw corrupt('has max-attempts below 1');
