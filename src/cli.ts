@@ -7,10 +7,13 @@
  * @module
  */
 import { UsageError } from './cli/args.js';
-import { commit, install, launch, rollback, status, unknownCommand, update } from './cli/client-commands.js';
 import { createOutput } from './cli/output.js';
-import { channelControl, keygen, release, verify } from './cli/publisher-commands.js';
 import { isUpdateError } from './errors.js';
+
+// Commands load their modules on demand: `launch` runs at every start of the app and
+// must not pay for the updater, the publisher or the HTTP client.
+const publisher = () => import('./cli/publisher-commands.js');
+const client = () => import('./cli/client-commands.js');
 
 const HELP = `twinslot: signed, resumable, A/B self-updates that revert on failure
 
@@ -19,12 +22,13 @@ Publisher:
   twinslot release <build-dir> --feed <dir> --app <id> --version <semver> --channel <name>
            --platform <os-arch> --entry <path> --key <file> [--key <file>]...
            [--expires 30d] [--probe "<command>"]... [--pre-probe "<command>"]...
-           [--ring <name>=<percent>]... [--critical] [--chunk-size <bytes>]
+           [--ring <name>=<percent>]... [--critical] [--chunk-size <bytes>] [--deltas-from <n>]
   twinslot rollout --feed <dir> --channel <name> --key <file> --ring <name>=<percent>...
            [--minimum-version <semver>|none]
   twinslot halt | resume --feed <dir> --channel <name> --key <file>
   twinslot revoke <version> --feed <dir> --channel <name> --key <file>
   twinslot verify --feed <dir> --pub <key> [--pub <key>]... [--threshold <k>]
+  twinslot rotate-keys --feed <dir> --app <id> --key <current key file>... --new-key <file>... [--threshold <k>]
 
 Client (device):
   twinslot install --feed <url> --root <dir> --app <id> --pub <key> --channel <name> [--ring <name>]
@@ -56,31 +60,33 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'keygen':
-      return keygen(rest, createOutput);
+      return (await publisher()).keygen(rest, createOutput);
     case 'release':
-      return release(rest, createOutput);
+      return (await publisher()).release(rest, createOutput);
     case 'verify':
-      return verify(rest, createOutput);
+      return (await publisher()).verify(rest, createOutput);
+    case 'rotate-keys':
+      return (await publisher()).rotateKeysCommand(rest, createOutput);
     case 'rollout':
     case 'halt':
     case 'resume':
     case 'revoke':
     case 'critical':
-      return channelControl(command, rest, createOutput);
+      return (await publisher()).channelControl(command, rest, createOutput);
     case 'install':
-      return install(rest, createOutput);
+      return (await client()).install(rest, createOutput);
     case 'update':
-      return update(rest, createOutput);
+      return (await client()).update(rest, createOutput);
     case 'commit':
-      return commit(rest, createOutput);
+      return (await client()).commit(rest, createOutput);
     case 'rollback':
-      return rollback(rest, createOutput);
+      return (await client()).rollback(rest, createOutput);
     case 'status':
-      return status(rest, createOutput);
+      return (await client()).status(rest, createOutput);
     case 'launch':
-      return launch(rest);
+      return (await import('./cli/launch-command.js')).launch(rest);
     default:
-      return unknownCommand(command);
+      throw new UsageError(`unknown command "${command}"; run "twinslot --help"`);
   }
 }
 

@@ -54,6 +54,15 @@ export interface PlanSummary {
   readonly downloadBytes: number;
 }
 
+/** A patch could not be used; its file is fetched whole instead. */
+export interface PatchFailedInfo {
+  /** The file of the target release. */
+  readonly path: string;
+  /** The error's code: PATCH_FAILED, CHECKSUM_MISMATCH, HTTP, ... */
+  readonly code: string;
+  readonly reason: string;
+}
+
 export interface InstalledInfo extends UpdateInfo {
   readonly slot: SlotName;
   /** The app must restart (through the launcher) to run the new slot. */
@@ -82,7 +91,9 @@ export interface UpdaterEvents {
   'checking-for-update': [];
   'update-available': [info: UpdateInfo];
   'update-not-available': [info: NotAvailableInfo];
+  /** How each file will be obtained; emitted again when a failed patch changes the plan. */
   plan: [plan: PlanSummary];
+  'patch-failed': [info: PatchFailedInfo];
   'download-progress': [progress: DownloadProgress];
   'update-downloaded': [info: UpdateInfo];
   installing: [info: UpdateInfo];

@@ -6,13 +6,14 @@
  *
  * @module
  */
-export { Updater, type CheckResult, type ConfirmResult, type InstallResult, type UpdaterStatus } from './updater.js';
+export { Updater, type AutoUpdateOptions, type CheckResult, type ConfirmResult, type InstallResult, type UpdaterStatus } from './updater.js';
 export type { UpdaterOptions } from './options.js';
 export type {
   CommittedInfo,
   DownloadProgress,
   InstalledInfo,
   NotAvailableInfo,
+  PatchFailedInfo,
   PlanSummary,
   RollbackReason,
   RolledBackInfo,
@@ -23,6 +24,7 @@ export type {
 export { ERROR_CODES, UpdateError, type UpdateErrorCode, type UpdateErrorOptions, isUpdateError } from './errors.js';
 export type { CommandProbe, FunctionProbe, HttpProbe, Probe, ProbeContext, ProbePhase, ProbeResult, Spawner } from './health/probes.js';
 export type { NotAvailableReason } from './policy/eligibility.js';
+export type { PlanKind } from './plan/plan.js';
 export type { SlotName, SlotStatus } from './slots/state-file.js';
 export type { Clock, RandomSource } from './io/clock.js';
 export type { DirEntryLike, FileLike, FileSystem, StatLike } from './io/file-system.js';

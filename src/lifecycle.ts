@@ -24,6 +24,8 @@ export type PhaseEvent =
   | 'confirmed'
   | 'rollback'
   | 'rolled-back'
+  /** What a check found no longer applies (the channel changed). */
+  | 'forget'
   | 'fail';
 
 /** [from, event, to]. `*` matches every phase not busy with a step. */
@@ -54,6 +56,10 @@ export const TRANSITIONS: readonly (readonly [Phase | '*', PhaseEvent, Phase])[]
   ['installed', 'rollback', 'rolling-back'],
   ['rolling-back', 'rolled-back', 'idle'],
   ['rolling-back', 'fail', 'idle'],
+  ['idle', 'forget', 'idle'],
+  ['available', 'forget', 'idle'],
+  ['downloaded', 'forget', 'idle'],
+  ['installed', 'forget', 'installed'],
 ];
 
 /** Phases in which a step is running; nothing else may start. */

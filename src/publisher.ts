@@ -16,6 +16,7 @@ export {
   readChannel,
 } from './publish/channel-doc.js';
 export { type FeedReport, verifyFeed } from './publish/verify-feed.js';
+export { type RotateKeysOptions, type RotateKeysResult, rotateKeys } from './publish/rotate-keys.js';
 export type { ManifestProbe, ReleaseManifest } from './manifest/release.js';
 export type { ChannelDocument } from './manifest/channel.js';
 export { ERROR_CODES, UpdateError, type UpdateErrorCode, isUpdateError } from './errors.js';

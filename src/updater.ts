@@ -8,11 +8,12 @@
 import { EventEmitter } from 'node:events';
 import { UpdateError, isUpdateError } from './errors.js';
 import type { UpdateInfo, UpdaterEvents } from './events.js';
-import { type CheckOutcome, checkForUpdate } from './flow/check.js';
+import { type ChannelCache, type CheckOutcome, checkForUpdate, emptyChannelCache } from './flow/check.js';
 import { type Emit, type FlowContext, createFlowContext, loadConfig } from './flow/context.js';
 import { stageRelease } from './flow/download.js';
 import { type ConfirmResult, confirmTrial, revert, switchToUpdate } from './flow/switch.js';
-import { systemClock } from './io/clock.js';
+import { type QuietWindow, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
+import { systemClock, systemRandom } from './io/clock.js';
 import { nodeFileSystem } from './io/file-system.js';
 import { Throttle } from './transfer/throttle.js';
 import { type ResolvedConfig, type UpdaterOptions, checkOptions } from './options.js';
@@ -31,6 +32,26 @@ export interface CheckResult {
   readonly release: UpdateInfo | null;
   /** Why nothing is available, when not. */
   readonly reason: NotAvailableReason | null;
+  /**
+   * The running release was revoked by the channel and the check already reverted to
+   * the previous slot (a `rolled-back` event with reason `revoked` was emitted):
+   * restart the app through the launcher.
+   */
+  readonly restartRequired?: true;
+}
+
+/** Options of {@link Updater.startAutoUpdate}. */
+export interface AutoUpdateOptions {
+  /** Mean time between checks, ms (default 4 hours, at least 1 000). */
+  readonly intervalMs?: number;
+  /** 0..1 (default 1): each delay is uniform in interval x [1 - jitter, 1 + jitter]; the first spreads a fleet started together evenly. */
+  readonly jitter?: number;
+  /** Longest wait after repeated errors, ms (default 24 hours). */
+  readonly maxBackoffMs?: number;
+  /** Daily windows without checks, local time, e.g. `["22:00-06:30"]`. */
+  readonly quietHours?: readonly string[];
+  /** Download what a check finds (default true); installing stays the app's call (`update-downloaded`). */
+  readonly autoDownload?: boolean;
 }
 
 /** What `installUpdate()` resolves to. */
@@ -80,6 +101,9 @@ export class Updater {
   #checked: CheckOutcome | null = null;
   #lock: RootLock | null = null;
   readonly #throttle: Throttle;
+  readonly #channelCache: ChannelCache = emptyChannelCache();
+  #auto: { readonly controller: AbortController; readonly done: Promise<void> } | null = null;
+  #channel: { readonly name: string; readonly allowDowngrade: boolean } | null = null;
 
   constructor(options: UpdaterOptions) {
     if (typeof options !== 'object' || options === null) throw new UpdateError('INVALID_OPTIONS', 'new Updater() needs an options object');
@@ -123,13 +147,109 @@ export class Updater {
     return this;
   }
 
-  /** Checks the channel. Resolves `{ available, release, reason }`; rejects with an UpdateError. */
-  async checkForUpdates(options: { signal?: AbortSignal } = {}): Promise<CheckResult> {
+  /**
+   * Checks (and downloads) in the background until {@link stopAutoUpdate}: jittered
+   * intervals so a fleet never polls in step, exponential backoff with full jitter
+   * after errors, the server's Cache-Control max-age respected, no checks in quiet
+   * hours. Checks are conditional (If-None-Match): an unchanged channel costs a 304
+   * and no signature check. Errors are reported through the `error` event.
+   */
+  startAutoUpdate(options: AutoUpdateOptions = {}): void {
+    const intervalMs = options.intervalMs ?? 4 * 3_600_000;
+    const jitter = options.jitter ?? 1;
+    const maxBackoffMs = options.maxBackoffMs ?? 24 * 3_600_000;
+    if (!Number.isFinite(intervalMs) || intervalMs < 1000) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: intervalMs must be at least 1000');
+    if (!(jitter >= 0 && jitter <= 1)) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: jitter must be from 0 to 1');
+    if (!(maxBackoffMs >= intervalMs)) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: maxBackoffMs must be at least intervalMs');
+    let quiet: QuietWindow[];
+    try {
+      quiet = (options.quietHours ?? []).map(parseQuietWindow);
+    } catch (err) {
+      throw new UpdateError('INVALID_OPTIONS', `startAutoUpdate: ${(err as Error).message}`);
+    }
+    void this.stopAutoUpdate();
+    const controller = new AbortController();
+    const clock = this.#options.clock ?? systemClock;
+    const random = (): number => Buffer.from((this.#options.random ?? systemRandom)(4)).readUInt32LE(0) / 2 ** 32;
+    const settings = { intervalMs, jitter, maxBackoffMs, quiet };
+    const minuteOfDay = (t: number): number => {
+      const d = new Date(t);
+      return d.getHours() * 60 + d.getMinutes();
+    };
+    const loop = async (): Promise<void> => {
+      let errors = 0;
+      // The first delay is drawn from the steady-state spread of the later ones (a
+      // uniform start for the fixed part, a falling ramp over the jittered part), so a
+      // fleet started together is already evenly spread: no burst in the first hour.
+      const a = intervalMs * (1 - jitter);
+      const b = intervalMs * (1 + jitter);
+      const u = random();
+      let delay = u * intervalMs < a ? u * intervalMs : b - Math.sqrt(2 * intervalMs * (b - a) * (1 - u));
+      for (;;) {
+        try {
+          await clock.sleep(delay, controller.signal);
+        } catch {
+          return;
+        }
+        if (controller.signal.aborted) return;
+        try {
+          const result = await this.checkForUpdates({ signal: controller.signal });
+          if (result.available && options.autoDownload !== false && this.#phase === 'available') await this.downloadUpdate({ signal: controller.signal });
+          errors = 0;
+        } catch (err) {
+          if (controller.signal.aborted) return;
+          // Another call of the app's own was running: not the origin's fault.
+          if (!(err instanceof UpdateError && err.code === 'INVALID_STATE')) errors++;
+        }
+        delay = nextCheckDelay(settings, { now: clock.now(), errors, maxAgeMs: this.#channelCache.maxAgeMs, random: random(), minuteOfDay });
+      }
+    };
+    this.#auto = { controller, done: loop() };
+  }
+
+  /** Stops {@link startAutoUpdate}; resolves when a check or download in progress has stopped. */
+  async stopAutoUpdate(): Promise<void> {
+    const auto = this.#auto;
+    if (!auto) return;
+    this.#auto = null;
+    auto.controller.abort(new UpdateError('ABORTED', 'automatic updates were stopped'));
+    await auto.done;
+  }
+
+  /**
+   * Follows another channel from the next check on (`beta` -> `stable`, ...). Moving
+   * to a channel whose release is older than the running one never downgrades unless
+   * `allowDowngrade` is set here or in the options. A release already found or staged
+   * from the old channel is forgotten; nothing on disk changes until the next update.
+   */
+  setChannel(name: string, options: { allowDowngrade?: boolean } = {}): void {
+    checkOptions({ installRoot: this.#layout.root, channel: name }, 'setChannel()');
+    this.#phase = nextPhase(this.#phase, 'forget'); // refuses while busy
+    this.#channel = { name, allowDowngrade: options.allowDowngrade ?? this.#options.allowDowngrade ?? false };
+    this.#checked = null;
+  }
+
+  /**
+   * Checks the channel. Resolves `{ available, release, reason }`; rejects with an
+   * UpdateError. `ignoreRollout` is for a user's explicit "check now": the newest
+   * release is offered even outside this install's rollout percentage (never while
+   * the channel is halted, never a revoked or bad release).
+   */
+  async checkForUpdates(options: { signal?: AbortSignal; ignoreRollout?: boolean } = {}): Promise<CheckResult> {
     return this.#step<CheckResult>('check', async (ctx) => {
       this.#emit('checking-for-update');
       const journal = await loadJournal(ctx.fs, ctx.layout);
-      const outcome = await checkForUpdate(ctx, { signal: options.signal, journal });
+      const outcome = await checkForUpdate(ctx, { signal: options.signal, journal, cache: this.#channelCache, skipRollout: options.ignoreRollout === true });
       this.#checked = outcome;
+      // The running release was revoked: go back to the previous slot now, without a download.
+      const running = journal ? journal.slots[journal.active].version : null;
+      const previous = journal?.previous ? journal.slots[journal.previous] : null;
+      if (journal && running && outcome.doc.revoked.includes(running) && previous?.status === 'good' && previous.version && !outcome.doc.revoked.includes(previous.version)) {
+        await revert(ctx, journal, 'revoked', []);
+        this.#checked = null;
+        this.#emit('update-not-available', { reason: 'revoked', version: running, currentVersion: previous.version });
+        return ['none', { available: false, release: null, reason: 'revoked', restartRequired: true }];
+      }
       if (outcome.info) {
         this.#emit('update-available', outcome.info);
         const staged = journal && !journal.trial ? journal.slots[otherSlot(journal.active)] : null;
@@ -237,7 +357,8 @@ export class Updater {
 
   async #context(): Promise<FlowContext> {
     this.#config ??= await loadConfig(this.#options, this.#layout);
-    return createFlowContext(this.#options, this.#layout, this.#config, this.#emit, this.#throttle);
+    const config = this.#channel ? { ...this.#config, channel: this.#channel.name, allowDowngrade: this.#channel.allowDowngrade } : this.#config;
+    return createFlowContext(this.#options, this.#layout, config, this.#emit, this.#throttle);
   }
 
   readonly #emit: Emit = (event, ...args) => {

@@ -31,6 +31,7 @@ export async function serveFeed(dir, { log } = {}) {
     const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
     const headers = { etag, 'accept-ranges': 'bytes', 'content-type': path.endsWith('.json') ? 'application/json' : 'application/octet-stream' };
     if (req.headers['if-none-match'] === etag) {
+      entry.status = 304;
       res.writeHead(304, headers).end();
       return;
     }

@@ -9,8 +9,11 @@ import { join } from 'node:path';
  * `selfTest`: 'pass' | 'fail' decides what `bin/app --self-test` does.
  * `payloadBytes`: size of a pseudo-random asset, so downloads have something to show.
  * `seed`: makes the asset deterministic per seed, so unchanged assets stay identical between versions.
+ * `edit`: when set, the asset is the seed's bytes with a few small edits keyed by this
+ * string (changed bytes, an insertion, a deletion): a new version that a patch turns
+ * into a fraction of the file's size. `insertBytes` (default 100) sets the size of the insertion.
  */
-export async function writeSampleApp(dir, { version, selfTest = 'pass', payloadBytes = 256 * 1024, seed = 'assets-1' }) {
+export async function writeSampleApp(dir, { version, selfTest = 'pass', payloadBytes = 256 * 1024, seed = 'assets-1', edit, insertBytes = 100 }) {
   await mkdir(join(dir, 'bin'), { recursive: true });
   await mkdir(join(dir, 'assets'), { recursive: true });
   const entry = `#!/usr/bin/env node
@@ -28,8 +31,19 @@ console.log('sample app ' + version + ' running from slot ' + (process.env.TWINS
   await writeFile(join(dir, 'bin', 'app'), entry);
   await chmod(join(dir, 'bin', 'app'), 0o755);
   await writeFile(join(dir, 'VERSION'), version + '\n');
-  await writeFile(join(dir, 'assets', 'blob.bin'), deterministicBytes(seed, payloadBytes));
+  const asset = deterministicBytes(seed, payloadBytes);
+  await writeFile(join(dir, 'assets', 'blob.bin'), edit ? editBytes(asset, edit, insertBytes) : asset);
   await writeFile(join(dir, 'assets', 'readme.txt'), 'static asset shared by every version\n');
+}
+
+/** The bytes with edits keyed by `key`: 32 changed bytes, `insert` bytes inserted, 50 removed. */
+function editBytes(bytes, key, insert) {
+  const out = Buffer.from(bytes);
+  const noise = deterministicBytes(`edit:${key}`, 32 * 4 + insert);
+  for (let i = 0; i < 32; i++) out[noise.readUInt32LE(i * 4) % out.length] ^= 0x5a;
+  const at = Math.floor(out.length / 3);
+  const cut = Math.floor((out.length * 2) / 3);
+  return Buffer.concat([out.subarray(0, at), noise.subarray(128), out.subarray(at, cut), out.subarray(cut + 50)]);
 }
 
 function deterministicBytes(seed, size) {

@@ -10,6 +10,8 @@ export interface Output {
   data(value: unknown): void;
   progress(text: string): void;
   endProgress(): void;
+  /** A line for the operator on stderr (never part of --json output). */
+  note(text: string): void;
 }
 
 export function createOutput(json: boolean): Output {
@@ -31,6 +33,11 @@ export function createOutput(json: boolean): Output {
     endProgress: () => {
       if (shown) process.stderr.write('\r\x1b[2K');
       shown = false;
+    },
+    note: (text) => {
+      if (shown) process.stderr.write('\r\x1b[2K');
+      shown = false;
+      process.stderr.write(text + '\n');
     },
   };
 }

@@ -11,6 +11,7 @@ import { generateKeyPair, parsePublicKey } from '../manifest/keys.js';
 import type { ManifestProbe } from '../manifest/release.js';
 import { checkVersion } from '../manifest/fields.js';
 import { type ChannelEditResult, editChannel, parseDuration } from '../publish/channel-doc.js';
+import { rotateKeys } from '../publish/rotate-keys.js';
 import { readKeyFile, writeKeyFile } from '../publish/key-file.js';
 import { publishRelease } from '../publish/release.js';
 import { verifyFeed } from '../publish/verify-feed.js';
@@ -48,6 +49,7 @@ export async function release(argv: string[], out: (json: boolean) => Output): P
       'pre-probe': { type: 'string', multiple: true },
       'probe-timeout': { type: 'string' },
       'chunk-size': { type: 'string' },
+      'deltas-from': { type: 'string' },
       ring: { type: 'string', multiple: true },
       critical: { type: 'boolean' },
     },
@@ -79,10 +81,14 @@ export async function release(argv: string[], out: (json: boolean) => Output): P
     chunkSize: int(p, 'chunk-size', 4096, 64 * 1024 * 1024),
     rings: ringValues.length > 0 ? rings(ringValues) : undefined,
     critical: p.values.critical === true,
-    onProgress: (phase, done, total) => o.progress(`${phase}: ${formatBytes(done)} / ${formatBytes(total)}`),
+    deltasFrom: int(p, 'deltas-from', 0, 100) ?? 0,
+    onProgress: (phase, done, total) =>
+      o.progress(phase === 'deltas' ? `diffing changed files: ${formatBytes(done)} / ${formatBytes(total)}` : `${phase}: ${formatBytes(done)} / ${formatBytes(total)}`),
+    onNote: (line) => o.note(line),
   });
   o.endProgress();
-  const { manifest, channel } = result;
+  const { manifest, channel, deltas } = result;
+  const patchBytes = manifest.patches.reduce((sum, x) => sum + x.size, 0);
   o.data({
     app: manifest.app,
     version: manifest.version,
@@ -95,11 +101,21 @@ export async function release(argv: string[], out: (json: boolean) => Output): P
     channel: channel.path,
     sequence: channel.sequence,
     expires: channel.expires,
+    patches: manifest.patches.length,
+    patchBytes,
+    deltasFrom: deltas?.fromVersions ?? [],
   });
   o.line(
     `published ${manifest.app} ${manifest.version} for ${manifest.platform}: ${manifest.files.length} files, ${formatBytes(manifest.pack.size)}; ` +
       `channel ${str(p, 'channel')} is at sequence ${channel.sequence}, valid until ${channel.expires}`,
   );
+  if (deltas) {
+    o.line(
+      deltas.fromVersions.length === 0
+        ? 'no earlier release of this platform to patch from'
+        : `${manifest.patches.length} patches (${formatBytes(patchBytes)}) from ${deltas.fromVersions.join(', ')}; ${deltas.diffed} changed files diffed, ${deltas.dropped} patches dropped`,
+    );
+  }
   return 0;
 }
 
@@ -170,5 +186,17 @@ export async function channelControl(command: ChannelCommand, argv: string[], ou
       `${Object.entries(rollout.rings).map(([r, v]) => `${r}=${v}%`).join(' ')}` +
       `${result.content.revoked.length ? `; revoked ${result.content.revoked.join(', ')}` : ''}`,
   );
+  return 0;
+}
+
+export async function rotateKeysCommand(argv: string[], out: (json: boolean) => Output): Promise<number> {
+  const p = parse('rotate-keys', argv, { feed: { type: 'string' }, app: { type: 'string' }, key: { type: 'string', multiple: true }, 'new-key': { type: 'string', multiple: true }, threshold: { type: 'string' } }, 0);
+  required(p, 'rotate-keys', 'feed', 'app', 'key', 'new-key');
+  const o = out(p.values.json === true);
+  const currentKeys = await Promise.all(list(p, 'key').map((k) => readKeyFile(k)));
+  const newKeys = await Promise.all(list(p, 'new-key').map((k) => readKeyFile(k)));
+  const result = await rotateKeys({ feedDir: resolve(str(p, 'feed')), app: str(p, 'app'), currentKeys, newKeys, threshold: int(p, 'threshold', 1, 64) });
+  o.data({ version: result.version, path: result.path, keys: newKeys.map((k) => k.publicKey.text) });
+  o.line(`published root key version ${result.version} (${result.path}); sign releases and channel changes with the new keys from now on`);
   return 0;
 }

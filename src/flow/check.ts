@@ -9,13 +9,14 @@ import { createHash } from 'node:crypto';
 import { UpdateError } from '../errors.js';
 import type { NotAvailableInfo, UpdateInfo } from '../events.js';
 import { type ChannelDocument, parseChannelDocument } from '../manifest/channel.js';
-import { DOCUMENT_LIMITS, openEnvelope } from '../manifest/envelope.js';
+import { DOCUMENT_LIMITS, type TrustedKeys, openEnvelope } from '../manifest/envelope.js';
 import { type TrustState, admitChannelDocument, newTrustState } from '../manifest/trust-state.js';
 import { type Decision, decideUpdate } from '../policy/eligibility.js';
 import { loadJournal, loadTrust, saveTrust } from '../slots/journal-store.js';
 import type { Journal } from '../slots/state-file.js';
 import { fetchDocument } from '../transfer/document.js';
 import { type FlowContext, feedUrl } from './context.js';
+import { currentKeys, followRootChain } from './root-chain.js';
 import { type VerifiedRelease, verifyRelease } from './slot-release.js';
 
 export interface CheckOutcome {
@@ -36,35 +37,90 @@ export async function loadOrCreateTrust(ctx: FlowContext): Promise<TrustState> {
   return trust;
 }
 
+/**
+ * The last verified channel document of one updater and its ETag: the next check asks
+ * with If-None-Match, and a 304 costs no parsing and no signature check. The cached
+ * document still passes the freeze rule (its expiry) at every check.
+ */
+export interface ChannelCache {
+  url: string | null;
+  etag: string | null;
+  doc: ChannelDocument | null;
+  signedSha: string | null;
+  /** The server's Cache-Control max-age at the last answer, if any. */
+  maxAgeMs: number | null;
+  /** 304 answers so far (for tests and the fleet benchmark). */
+  notModified: number;
+}
+
+export function emptyChannelCache(): ChannelCache {
+  return { url: null, etag: null, doc: null, signedSha: null, maxAgeMs: null, notModified: 0 };
+}
+
 /** Fetches and admits the channel document; the new sequence is durable when this returns. */
-export async function fetchChannel(ctx: FlowContext, signal?: AbortSignal): Promise<{ doc: ChannelDocument; trust: TrustState }> {
+export async function fetchChannel(ctx: FlowContext, signal?: AbortSignal, cache?: ChannelCache): Promise<{ doc: ChannelDocument; trust: TrustState }> {
   let trust = await loadOrCreateTrust(ctx);
   const { channel, appId } = ctx.config;
   const what = `channel document ${channel}`;
-  const res = await fetchDocument(ctx.http, feedUrl(ctx, `channels/${channel}.json`), {
+  const url = feedUrl(ctx, `channels/${channel}.json`);
+  const cached = cache && cache.url === url.href && cache.doc && cache.signedSha ? cache : null;
+  const res = await fetchDocument(ctx.http, url, {
     maxBytes: DOCUMENT_LIMITS.channel,
     what,
     signal,
+    etag: cached?.etag ?? null,
   });
-  if (res.status !== 200) throw new UpdateError('NETWORK', `${what}: unexpected answer`);
-  const opened = openEnvelope(res.bytes, ctx.trust, what, DOCUMENT_LIMITS.channel);
-  const doc = parseChannelDocument(opened.signed);
-  const signedSha = createHash('sha256').update(opened.signedBytes).digest('hex');
+  let doc: ChannelDocument;
+  let signedSha: string;
+  if (res.status === 304) {
+    doc = cached!.doc!;
+    signedSha = cached!.signedSha!;
+    cache!.maxAgeMs = res.maxAgeMs;
+    cache!.notModified++;
+  } else {
+    const verify = (keys: TrustedKeys): { doc: ChannelDocument; signedSha: string } => {
+      const opened = openEnvelope(res.bytes, keys, what, DOCUMENT_LIMITS.channel);
+      return { doc: parseChannelDocument(opened.signed), signedSha: createHash('sha256').update(opened.signedBytes).digest('hex') };
+    };
+    let verified: { doc: ChannelDocument; signedSha: string };
+    try {
+      verified = verify(currentKeys(ctx, trust));
+    } catch (err) {
+      // Perhaps the keys were rotated: follow the chain, then try once more.
+      if (!(err instanceof UpdateError && err.code === 'SIGNATURE_INVALID')) throw err;
+      const next = await followRootChain(ctx, trust, signal);
+      if (next === trust) throw err;
+      trust = next;
+      verified = verify(currentKeys(ctx, trust));
+    }
+    if (verified.doc.root > trust.rootVersion) {
+      // The feed says the keys moved on: follow, and the document must verify under the newest keys.
+      trust = await followRootChain(ctx, trust, signal);
+      if (verified.doc.root > trust.rootVersion) {
+        throw new UpdateError('SIGNATURE_INVALID', `${what} names root key version ${verified.doc.root}, but the feed's chain ends at ${trust.rootVersion}`);
+      }
+      verified = verify(currentKeys(ctx, trust));
+    }
+    ({ doc, signedSha } = verified);
+    if (cache) Object.assign(cache, { url: url.href, etag: res.etag, doc: null, signedSha: null, maxAgeMs: res.maxAgeMs });
+  }
   const admitted = admitChannelDocument(trust, doc, signedSha, ctx.clock.now(), { app: appId, channel });
   if (admitted !== trust) {
     await saveTrust(ctx.fs, ctx.layout, admitted);
     trust = admitted;
   }
+  // Cached only once admitted: a rejected document is never answered for by a 304.
+  if (cache && res.status === 200) Object.assign(cache, { doc, signedSha });
   return { doc, trust };
 }
 
 /** The whole check. `journal` is null before the first install. */
 export async function checkForUpdate(
   ctx: FlowContext,
-  options: { signal?: AbortSignal | undefined; skipRollout?: boolean | undefined; journal?: Journal | null } = {},
+  options: { signal?: AbortSignal | undefined; skipRollout?: boolean | undefined; journal?: Journal | null; cache?: ChannelCache | undefined } = {},
 ): Promise<CheckOutcome> {
   const journal = options.journal === undefined ? await loadJournal(ctx.fs, ctx.layout) : options.journal;
-  const { doc, trust } = await fetchChannel(ctx, options.signal);
+  const { doc, trust } = await fetchChannel(ctx, options.signal, options.cache);
   const currentVersion = journal ? journal.slots[journal.active].version : null;
   const decision = decideUpdate(doc, {
     platform: ctx.config.platform,
@@ -84,7 +140,7 @@ export async function checkForUpdate(
       notAvailable: { reason: decision.reason, version: decision.version, currentVersion },
     };
   }
-  const release = await fetchRelease(ctx, decision.pointer, decision.version, options.signal);
+  const release = await fetchRelease(ctx, decision.pointer, decision.version, options.signal, currentKeys(ctx, trust));
   const { manifest } = release;
   const info: UpdateInfo = {
     version: manifest.version,
@@ -105,6 +161,7 @@ export async function fetchRelease(
   pointer: { url: string; sha256: string; size: number },
   version: string,
   signal?: AbortSignal,
+  keys: TrustedKeys = ctx.trust,
 ): Promise<VerifiedRelease> {
   const what = `release manifest ${version}`;
   const maxBytes = Math.min(pointer.size, DOCUMENT_LIMITS.release);
@@ -116,5 +173,5 @@ export async function fetchRelease(
       details: { expected: pointer.sha256, actual, size: res.bytes.length },
     });
   }
-  return verifyRelease(ctx, res.bytes, { version, what });
+  return verifyRelease(ctx, res.bytes, { version, what }, keys);
 }

@@ -13,8 +13,7 @@ import { systemClock, systemRandom } from '../io/clock.js';
 import { nodeFileSystem } from '../io/file-system.js';
 import { type ResolvedConfig, type UpdaterOptions, parseConfigFile, resolveConfig } from '../options.js';
 import { readIfExists } from '../slots/atomic-file.js';
-import { type Dispatcher, EnvHttpProxyAgent } from 'undici';
-import { DEFAULT_HTTP } from '../transfer/http.js';
+import { DEFAULT_HTTP, defaultDispatcher } from '../transfer/http.js';
 import { DEFAULT_RETRY, type RetryPolicy } from '../transfer/retry.js';
 import { Throttle } from '../transfer/throttle.js';
 import type { RootLayout } from '../slots/layout.js';
@@ -94,12 +93,4 @@ export function feedUrl(ctx: FlowContext, path: string): URL {
 /** The blob's URL on every mirror, primary first. */
 export function blobUrls(ctx: FlowContext, sha256: string): URL[] {
   return ctx.transfer.mirrors.map((base) => new URL(`blobs/sha256/${sha256}`, base));
-}
-
-let sharedDispatcher: Dispatcher | null = null;
-
-/** undici agent honouring http_proxy / https_proxy / no_proxy, shared by updaters without a dispatcher of their own. */
-function defaultDispatcher(connectTimeoutMs = 10_000): Dispatcher {
-  sharedDispatcher ??= new EnvHttpProxyAgent({ connect: { timeout: connectTimeoutMs } });
-  return sharedDispatcher;
 }

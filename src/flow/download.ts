@@ -12,7 +12,7 @@ import { UpdateError, fromFsError } from '../errors.js';
 import type { PlanSummary } from '../events.js';
 import type { Pack, ReleaseManifest } from '../manifest/release.js';
 import { isErrno } from '../io/file-system.js';
-import { type PlanKind, type UpdatePlan, inventoryOf, planUpdate } from '../plan/plan.js';
+import { type PlanInput, type PlanKind, type UpdatePlan, inventoryOf, planUpdate } from '../plan/plan.js';
 import { readIfExists, writeFileAtomic } from '../slots/atomic-file.js';
 import { hashFile } from '../slots/hash-file.js';
 import { saveJournal } from '../slots/journal-store.js';
@@ -25,6 +25,7 @@ import { chunkRange } from '../transfer/range-fetch.js';
 import { checkAborted } from '../transfer/http.js';
 import { ProgressMeter } from '../transfer/progress.js';
 import { type FlowContext, blobUrls } from './context.js';
+import { applyPatches, downloadPatches } from './patch-step.js';
 import { chunkLogPath, ensureDir, forgetProgress, openStagingJob, saveStagingJob } from './staging-job.js';
 import { type VerifiedRelease, loadSlotRelease } from './slot-release.js';
 
@@ -40,8 +41,27 @@ export interface StageResult {
   readonly plan: UpdatePlan | null;
 }
 
-/** Stages `target` into the inactive slot of an installed root (`journal` non-null) or slot a of a new one. */
+/**
+ * Stages `target` into the inactive slot of an installed root (`journal` non-null) or
+ * slot a of a new one. When the disk fills up, staging is deleted (a resume needs the
+ * space more than the bytes) and `DISK_FULL` is thrown; the active slot is untouched.
+ */
 export async function stageRelease(
+  ctx: FlowContext,
+  journal: Journal | null,
+  slot: SlotName,
+  target: VerifiedRelease,
+  options: DownloadOptions = {},
+): Promise<StageResult> {
+  try {
+    return await stageInto(ctx, journal, slot, target, options);
+  } catch (err) {
+    if (err instanceof UpdateError && err.code === 'DISK_FULL') await ctx.fs.rmTree(ctx.layout.staging).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function stageInto(
   ctx: FlowContext,
   journal: Journal | null,
   slot: SlotName,
@@ -69,13 +89,21 @@ export async function stageRelease(
   await ensureDir(ctx, ctx.layout.slotsDir);
   await ensureDir(ctx, slotDir);
 
-  let plan = planUpdate({ target: manifest, inactiveFiles, active: inventoryOf(active?.manifest.files ?? []) });
+  // Everything that failed so far is fetched instead; the plan is recomputed from the same inputs.
+  const failed = new Set<string>();
+  const planInput: PlanInput = {
+    target: manifest,
+    inactiveFiles,
+    active: inventoryOf(active?.manifest.files ?? []),
+    patchSources: new Map((active?.manifest.files ?? []).map((f) => [f.sha256, f])),
+    forceFetch: failed,
+  };
+  let plan = planUpdate(planInput);
   const job = await openStagingJob(ctx, target.sha256, slot);
   const staging = new StagingArea(ctx.fs, ctx.layout.staging, manifest.files);
   const indexOf = new Map(manifest.files.map((f, i) => [f.path, i]));
 
   // Keeps and copies are checked by hash; any that fails is fetched instead.
-  const failed = new Set<string>();
   for (const op of plan.ops) {
     checkAborted(options.signal);
     if (op.kind === 'keep' && !(await isIntact(ctx, join(slotDir, op.file.path), op.file.size, op.file.sha256))) failed.add(op.file.path);
@@ -88,14 +116,25 @@ export async function stageRelease(
       if (!(await staging.copyFrom(indexOf.get(op.file.path)!, op.file, source))) failed.add(op.file.path);
     }
   }
-  if (failed.size > 0) {
-    plan = planUpdate({
-      target: manifest,
-      inactiveFiles: new Map(plan.ops.filter((o) => o.kind === 'keep' && !failed.has(o.file.path)).map((o) => [o.file.path, o.file.sha256])),
-      active: new Map(plan.ops.flatMap((o) => (o.kind === 'copy' && !failed.has(o.file.path) ? [[o.file.sha256, o.source] as const] : []))),
-    });
-  }
+  if (failed.size > 0) plan = planUpdate(planInput);
   ctx.emit('plan', summarize(manifest.version, plan));
+
+  // Patches: download, apply from the active slot; a failed one turns into a fetch.
+  const patchOps = plan.ops.flatMap((op) => (op.kind === 'patch' ? [op] : []));
+  if (patchOps.length > 0 && journal) {
+    const patchMeter = new ProgressMeter(ctx.clock, plan.patches.reduce((sum, p) => sum + p.size, 0), (p) => ctx.emit('download-progress', p));
+    const unavailable = await downloadPatches(ctx, job, plan.patches, patchMeter, options.signal);
+    patchMeter.finish();
+    const failures = await applyPatches(ctx, patchOps, ctx.layout.slotDir(journal.active), staging, indexOf, unavailable, options.signal);
+    for (const f of failures) {
+      failed.add(f.path);
+      ctx.emit('patch-failed', f);
+    }
+    if (failures.length > 0) {
+      plan = planUpdate(planInput);
+      ctx.emit('plan', summarize(manifest.version, plan));
+    }
+  }
 
   staging.expectFromPack(plan.ops.flatMap((op) => (op.kind === 'fetch' ? [indexOf.get(op.file.path)!] : [])));
   staging.setKeptFiles(new Map(plan.ops.flatMap((op) => (op.kind === 'keep' ? [[indexOf.get(op.file.path)!, join(slotDir, op.file.path)] as const] : []))));
@@ -160,10 +199,11 @@ export async function stageRelease(
  */
 async function resumeChunks(ctx: FlowContext, staging: StagingArea, pack: Pack, chunks: readonly number[], logged: ReadonlySet<number>): Promise<number[]> {
   const left: number[] = [];
+  const buffer = Buffer.allocUnsafeSlow(pack.chunkSize);
   for (const index of chunks) {
     if (logged.has(index)) {
       const [start, end] = chunkRange(pack, index);
-      const bytes = await staging.readPackRange(start, end - start);
+      const bytes = await staging.readPackRange(start, end - start, buffer);
       if (bytes && createHash('sha256').update(bytes).digest('hex') === pack.chunks[index]) {
         staging.notePresent(start, end - start);
         continue;
@@ -195,7 +235,7 @@ async function inactiveCandidates(ctx: FlowContext, journal: Journal | null, slo
 }
 
 function summarize(version: string, plan: UpdatePlan): PlanSummary {
-  const files: Record<PlanKind, number> = { keep: 0, copy: 0, fetch: 0 };
+  const files: Record<PlanKind, number> = { keep: 0, copy: 0, patch: 0, fetch: 0 };
   for (const op of plan.ops) files[op.kind]++;
   return { version, bytes: plan.bytes, files, downloadBytes: plan.downloadBytes };
 }

@@ -7,11 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import { UpdateError } from '../errors.js';
-import { DOCUMENT_LIMITS, openEnvelope } from '../manifest/envelope.js';
+import { DOCUMENT_LIMITS, type TrustedKeys, openEnvelope } from '../manifest/envelope.js';
 import { type ReleaseManifest, parseReleaseManifest } from '../manifest/release.js';
-import { readSlotManifest } from '../slots/journal-store.js';
+import { loadTrust, readSlotManifest } from '../slots/journal-store.js';
 import type { SlotName } from '../slots/state-file.js';
 import type { FlowContext } from './context.js';
+import { currentKeys } from './root-chain.js';
 
 export interface VerifiedRelease {
   readonly manifest: ReleaseManifest;
@@ -26,8 +27,9 @@ export function verifyRelease(
   ctx: FlowContext,
   bytes: Buffer,
   expect: { version?: string; what: string },
+  keys: TrustedKeys = ctx.trust,
 ): VerifiedRelease {
-  const opened = openEnvelope(bytes, ctx.trust, expect.what, DOCUMENT_LIMITS.release);
+  const opened = openEnvelope(bytes, keys, expect.what, DOCUMENT_LIMITS.release);
   const manifest = parseReleaseManifest(opened.signed);
   const { appId, platform } = ctx.config;
   if (manifest.app !== appId || manifest.platform !== platform || (expect.version !== undefined && manifest.version !== expect.version)) {
@@ -40,13 +42,22 @@ export function verifyRelease(
   return { manifest, bytes, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
-/** The verified release of `slot`, or null when there is none or it no longer verifies. */
+/**
+ * The verified release of `slot`, or null when there is none or it no longer verifies.
+ * A slot installed before a key rotation carries a manifest signed by the pinned keys;
+ * it verifies under those or under the newest root's.
+ */
 export async function loadSlotRelease(ctx: FlowContext, slot: SlotName): Promise<VerifiedRelease | null> {
   const bytes = await readSlotManifest(ctx.fs, ctx.layout.slotManifest(slot));
   if (!bytes) return null;
-  try {
-    return verifyRelease(ctx, bytes, { what: `the manifest of slot ${slot}` });
-  } catch {
-    return null;
+  const trust = await loadTrust(ctx.fs, ctx.layout).catch(() => null);
+  const keySets = trust?.root ? [currentKeys(ctx, trust), ctx.trust] : [ctx.trust];
+  for (const keys of keySets) {
+    try {
+      return verifyRelease(ctx, bytes, { what: `the manifest of slot ${slot}` }, keys);
+    } catch {
+      // try the next key set
+    }
   }
+  return null;
 }

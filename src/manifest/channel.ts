@@ -45,6 +45,8 @@ export interface ChannelDocument {
   readonly critical: boolean;
   /** Installs below this version take the full update path. */
   readonly minimumVersion: string | null;
+  /** The feed's newest root key version (1 when keys were never rotated): an install behind it follows the chain. */
+  readonly root: number;
 }
 
 const MAX_PLATFORMS = 64;
@@ -73,6 +75,7 @@ export function parseChannelDocument(signed: unknown): ChannelDocument {
     }),
     critical: r.boolean('critical'),
     minimumVersion: r.has('minimumVersion') ? r.version('minimumVersion') : (r.raw('minimumVersion'), null),
+    root: r.has('root') ? r.integer('root', 1) : 1,
   };
 }
 

@@ -30,13 +30,20 @@ export interface Pack {
   readonly chunks: readonly string[];
 }
 
-/** A patch that turns the file with hash `from` into the file with hash `to`. */
+/**
+ * A patch that turns the file with hash `from` into the file with hash `to`. Its blob
+ * is hashed per chunk like a pack, so a patch download resumes and is verified as it
+ * lands.
+ */
 export interface PatchEntry {
   readonly from: string;
   readonly to: string;
   /** SHA-256 of the patch blob. */
   readonly blob: string;
   readonly size: number;
+  readonly chunkSize: number;
+  /** SHA-256 of each `chunkSize` slice of the blob; the last may be shorter. */
+  readonly chunks: readonly string[];
 }
 
 /** A health probe carried (and signed) by the release. */
@@ -85,8 +92,11 @@ export function parseReleaseManifest(signed: unknown): ReleaseManifest {
   const fileHashes = new Set(files.map((f) => f.sha256));
   const patches = r.array('patches', RELEASE_LIMITS.patches).map((v, i) => {
     const p = FieldReader.of(v, `release.patches[${i}]`);
-    const entryOut: PatchEntry = { from: p.sha256('from'), to: p.sha256('to'), blob: p.sha256('blob'), size: p.integer('size', 1) };
+    const size = p.integer('size', 1);
+    const { chunkSize, chunks } = parseChunks(p, size);
+    const entryOut: PatchEntry = { from: p.sha256('from'), to: p.sha256('to'), blob: p.sha256('blob'), size, chunkSize, chunks };
     if (!fileHashes.has(entryOut.to)) throw invalidField(p.where, 'patches to a file that is not in the release');
+    if (entryOut.from === entryOut.to) throw invalidField(p.where, 'patches a file into itself');
     return entryOut;
   });
   const probes = r.array('probes', RELEASE_LIMITS.probes).map((v, i) => parseProbe(FieldReader.of(v, `release.probes[${i}]`), files));
@@ -125,6 +135,12 @@ function parsePack(p: FieldReader, files: readonly ReleaseFile[]): Pack {
   const size = p.integer('size');
   const expected = files.reduce((sum, f) => sum + f.size, 0);
   if (size !== expected) throw invalidField(`${p.where}.size`, `is ${size}, but the files add up to ${expected}`);
+  const { chunkSize, chunks } = parseChunks(p, size);
+  return { sha256: p.sha256('sha256'), size, chunkSize, chunks };
+}
+
+/** `chunkSize` and one SHA-256 per chunk of a blob of `size` bytes (packs and patches alike). */
+function parseChunks(p: FieldReader, size: number): { chunkSize: number; chunks: string[] } {
   const chunkSize = p.integer('chunkSize', RELEASE_LIMITS.minChunk, RELEASE_LIMITS.maxChunk);
   const count = Math.ceil(size / chunkSize);
   const chunks = p.array('chunks', count).map((c, i) => {
@@ -132,7 +148,7 @@ function parsePack(p: FieldReader, files: readonly ReleaseFile[]): Pack {
     return c;
   });
   if (chunks.length !== count) throw invalidField(`${p.where}.chunks`, `has ${chunks.length} entries, ${count} expected`);
-  return { sha256: p.sha256('sha256'), size, chunkSize, chunks };
+  return { chunkSize, chunks };
 }
 
 function parseProbe(p: FieldReader, files: readonly ReleaseFile[]): ManifestProbe {

@@ -24,6 +24,8 @@ export interface TrustState {
   readonly installId: string;
   /** Version of the newest trusted root key document (1 = the keys pinned in code). */
   readonly rootVersion: number;
+  /** That root's keys and threshold, once rotated past the pinned keys (rootVersion > 1). */
+  readonly root?: { readonly keys: readonly string[]; readonly threshold: number } | undefined;
   readonly channels: Readonly<Record<string, TrustedChannel>>;
 }
 
@@ -47,6 +49,22 @@ export function parseTrustState(text: string): TrustState {
     throw new UpdateError('STATE_CORRUPT', 'trust.json has no valid rootVersion');
   }
   if (!isPlainObject(channels)) throw new UpdateError('STATE_CORRUPT', 'trust.json has no channels');
+  let root: TrustState['root'];
+  if (rootVersion > 1) {
+    const r = value.root;
+    if (
+      !isPlainObject(r) ||
+      !Array.isArray(r.keys) ||
+      r.keys.length === 0 ||
+      !r.keys.every((k) => typeof k === 'string' && /^ed25519:[A-Za-z0-9+/]{43}=$/.test(k)) ||
+      !Number.isSafeInteger(r.threshold) ||
+      (r.threshold as number) < 1 ||
+      (r.threshold as number) > r.keys.length
+    ) {
+      throw new UpdateError('STATE_CORRUPT', 'trust.json has a rotated root without valid keys');
+    }
+    root = { keys: r.keys as string[], threshold: r.threshold as number };
+  }
   const out: Record<string, TrustedChannel> = {};
   for (const [name, entry] of Object.entries(channels)) {
     if (!isPlainObject(entry) || !Number.isSafeInteger(entry.sequence) || typeof entry.sha256 !== 'string') {
@@ -54,7 +72,7 @@ export function parseTrustState(text: string): TrustState {
     }
     out[name] = { sequence: entry.sequence as number, sha256: entry.sha256 };
   }
-  return { version: 1, installId, rootVersion, channels: out };
+  return root ? { version: 1, installId, rootVersion, root, channels: out } : { version: 1, installId, rootVersion, channels: out };
 }
 
 export function serializeTrustState(state: TrustState): string {

@@ -1,13 +1,16 @@
 /**
  * The planner: for every file of the target release, the cheapest way to get its
- * bytes into the inactive slot. Pure: it sees inventories (what each slot holds, by
- * hash, according to that slot's verified manifest) and the target manifest, and
- * returns operations as data. Every operation is verified again when executed; a
- * failed keep or copy falls back to a fetch.
+ * bytes into the inactive slot, in this order: keep (already there, costs nothing),
+ * copy (same bytes in the active slot, costs no download), patch (a patch from a file
+ * the active slot holds, when it is smaller than the file), fetch (the file's chunks
+ * of the pack). Pure: it sees inventories (what each slot holds, by hash, according
+ * to that slot's verified manifest) and the target manifest, and returns operations
+ * as data. Every operation is verified again when executed; a failed keep, copy or
+ * patch is planned again as a fetch.
  *
  * @module
  */
-import type { ReleaseFile, ReleaseManifest } from '../manifest/release.js';
+import type { PatchEntry, ReleaseFile, ReleaseManifest } from '../manifest/release.js';
 
 /** What a slot holds: sha256 -> a path in that slot with those bytes. */
 export type Inventory = ReadonlyMap<string, string>;
@@ -17,6 +20,8 @@ export type PlanOp =
   | { readonly kind: 'keep'; readonly file: ReleaseFile }
   /** The same bytes exist in the active slot at `source`. */
   | { readonly kind: 'copy'; readonly file: ReleaseFile; readonly source: string }
+  /** Apply `patch` to the active slot's `source` (a file of `sourceSize` bytes). */
+  | { readonly kind: 'patch'; readonly file: ReleaseFile; readonly source: string; readonly sourceSize: number; readonly patch: PatchEntry }
   /** Fetch the file's byte range of the pack. */
   | { readonly kind: 'fetch'; readonly file: ReleaseFile };
 
@@ -26,9 +31,11 @@ export interface UpdatePlan {
   readonly ops: readonly PlanOp[];
   /** Pack chunk indexes to download, ascending. */
   readonly chunks: readonly number[];
+  /** Patch blobs to download, each once (two files may share one). */
+  readonly patches: readonly PatchEntry[];
   /** Bytes of the target tree per kind of operation. */
   readonly bytes: Readonly<Record<PlanKind, number>>;
-  /** Bytes to download (whole chunks). */
+  /** Bytes to download: whole pack chunks plus patch blobs. */
   readonly downloadBytes: number;
 }
 
@@ -38,19 +45,26 @@ export interface PlanInput {
   readonly inactiveFiles: ReadonlyMap<string, string>;
   /** What the active slot holds (sha256 -> path). */
   readonly active: Inventory;
-  /** Paths whose keep or copy already failed verification: fetch them. */
+  /** Files of the active slot patches may start from (sha256 -> file); none when absent. */
+  readonly patchSources?: ReadonlyMap<string, ReleaseFile>;
+  /** Paths whose keep, copy or patch already failed: fetch them. */
   readonly forceFetch?: ReadonlySet<string>;
 }
 
 export function planUpdate(input: PlanInput): UpdatePlan {
   const ops: PlanOp[] = [];
-  const bytes: Record<PlanKind, number> = { keep: 0, copy: 0, fetch: 0 };
+  const bytes: Record<PlanKind, number> = { keep: 0, copy: 0, patch: 0, fetch: 0 };
+  const patchesTo = groupPatches(input.target.patches, input.patchSources);
   for (const file of input.target.files) {
     const forced = input.forceFetch?.has(file.path) ?? false;
     let op: PlanOp;
+    const patch = forced ? undefined : smallestPatch(patchesTo.get(file.sha256), file.size);
     if (!forced && input.inactiveFiles.get(file.path) === file.sha256) op = { kind: 'keep', file };
     else if (!forced && input.active.has(file.sha256)) op = { kind: 'copy', file, source: input.active.get(file.sha256)! };
-    else op = { kind: 'fetch', file };
+    else if (patch) {
+      const from = input.patchSources!.get(patch.from)!;
+      op = { kind: 'patch', file, source: from.path, sourceSize: from.size, patch };
+    } else op = { kind: 'fetch', file };
     ops.push(op);
     bytes[op.kind] += file.size;
   }
@@ -58,9 +72,31 @@ export function planUpdate(input: PlanInput): UpdatePlan {
     ops.flatMap((op) => (op.kind === 'fetch' ? [op.file] : [])),
     input.target.pack.chunkSize,
   );
+  const patches = [...new Map(ops.flatMap((op) => (op.kind === 'patch' ? [[op.patch.blob, op.patch] as const] : []))).values()];
   const { size, chunkSize } = input.target.pack;
-  const downloadBytes = chunks.reduce((sum, i) => sum + Math.min(chunkSize, size - i * chunkSize), 0);
-  return { ops, chunks, bytes, downloadBytes };
+  const chunkBytes = chunks.reduce((sum, i) => sum + Math.min(chunkSize, size - i * chunkSize), 0);
+  const downloadBytes = chunkBytes + patches.reduce((sum, p) => sum + p.size, 0);
+  return { ops, chunks, patches, bytes, downloadBytes };
+}
+
+/** Patches whose source we hold, by the hash of the file they make. */
+function groupPatches(patches: readonly PatchEntry[], sources: ReadonlyMap<string, ReleaseFile> | undefined): Map<string, PatchEntry[]> {
+  const out = new Map<string, PatchEntry[]>();
+  if (!sources) return out;
+  for (const p of patches) {
+    if (!sources.has(p.from)) continue;
+    const list = out.get(p.to) ?? [];
+    list.push(p);
+    out.set(p.to, list);
+  }
+  return out;
+}
+
+/** The smallest candidate, if it costs fewer bytes than fetching the file (ties go to the fetch: no work to apply). */
+function smallestPatch(candidates: readonly PatchEntry[] | undefined, fileSize: number): PatchEntry | undefined {
+  let best: PatchEntry | undefined;
+  for (const p of candidates ?? []) if (p.size < fileSize && (!best || p.size < best.size)) best = p;
+  return best;
 }
 
 /** Indexes of the chunks that cover the byte ranges of `files`. */

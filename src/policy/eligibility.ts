@@ -50,13 +50,17 @@ export function decideUpdate(doc: ChannelDocument, facts: InstallFacts): Decisio
   const no = (reason: NotAvailableReason): Decision => ({ available: false, reason, version });
   const pointer = release.platforms[facts.platform];
   if (!pointer) return no('no-platform');
+  // An install running a revoked version moves to the channel's release even if it is
+  // older, at once: not subject to the rollout percentage or a halt.
+  const escaping = facts.currentVersion !== null && doc.revoked.includes(facts.currentVersion);
   if (facts.currentVersion !== null) {
     const order = semver.compare(version, facts.currentVersion);
     if (order === 0) return no('up-to-date');
-    if (order < 0 && !facts.allowDowngrade) return no('downgrade');
+    if (order < 0 && !facts.allowDowngrade && !escaping) return no('downgrade');
   }
   if (doc.revoked.includes(version)) return no('revoked');
   if (facts.bad.includes(version)) return no('known-bad');
+  if (escaping) return { available: true, version, pointer, critical: true, fullUpdate: false };
   if (doc.rollout.halted) return no('halted');
   if (!facts.skipRollout && rolloutBucket(facts.installId, version) >= ringPercent(doc.rollout.rings, facts.ring)) {
     return no('not-in-rollout');

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { UpdateError } from '../errors.js';
 import { CHANNEL_TYPE, type ChannelDocument, type ReleasePointer, parseChannelDocument } from '../manifest/channel.js';
@@ -85,6 +85,7 @@ export async function editChannel(options: ChannelEditOptions, edit: (content: C
   const now = options.now ?? Date.now();
   const expires = new Date(now + (options.expiresInMs ?? DEFAULT_EXPIRY_MS)).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const sequence = (current?.sequence ?? 0) + 1;
+  const root = await newestRootVersion(options.feedDir);
   const signed = {
     _type: CHANNEL_TYPE,
     spec: 1,
@@ -97,6 +98,8 @@ export async function editChannel(options: ChannelEditOptions, edit: (content: C
     revoked: content.revoked,
     critical: content.critical,
     minimumVersion: content.minimumVersion,
+    // Only once keys were rotated, so feeds that never rotate keep their exact format.
+    ...(root > 1 ? { root } : {}),
   };
   parseChannelDocument(signed); // the publisher never writes a document clients would refuse
   const path = channelPath(options.feedDir, options.channel);
@@ -116,6 +119,22 @@ export async function writeFileReplacing(path: string, data: Uint8Array): Promis
     await handle.close();
   }
   await rename(temp, path);
+}
+
+/** The highest N of `<feed>/keys/root.N.json` (1 when keys were never rotated). */
+export async function newestRootVersion(feedDir: string): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(join(feedDir, 'keys'));
+  } catch {
+    return 1;
+  }
+  let newest = 1;
+  for (const name of names) {
+    const m = /^root\.([1-9][0-9]{0,8})\.json$/.exec(name);
+    if (m) newest = Math.max(newest, Number(m[1]));
+  }
+  return newest;
 }
 
 /** `30d`, `12h`, `90m`, `45s` to milliseconds. */

@@ -17,6 +17,7 @@ import { checkSlotPath } from '../manifest/paths.js';
 import { type ManifestProbe, RELEASE_TYPE, type ReleaseManifest, parseReleaseManifest } from '../manifest/release.js';
 import { DEFAULT_CHUNK_SIZE, buildPack } from './build-pack.js';
 import { type ChannelEditResult, editChannel, writeFileReplacing } from './channel-doc.js';
+import { type DeltaReport, makeDeltas } from './deltas.js';
 import { scanBuild } from './scan-build.js';
 
 export interface PublishOptions {
@@ -37,8 +38,15 @@ export interface PublishOptions {
   /** Rollout percentages for this release (default `*`=100). */
   readonly rings?: Readonly<Record<string, number>> | undefined;
   readonly critical?: boolean | undefined;
+  /** Make patches from each of the last N releases of this platform (default 0: none). */
+  readonly deltasFrom?: number | undefined;
+  /** Files diffed at once (default: the number of cores). */
+  readonly deltaConcurrency?: number | undefined;
   readonly now?: number | undefined;
+  /** `phase` is `pack` (bytes packed) or `deltas` (bytes of changed files diffed). */
   readonly onProgress?: ((phase: string, done: number, total: number) => void) | undefined;
+  /** Something worth telling the publisher that is not an error (a dropped patch, a skipped release). */
+  readonly onNote?: ((line: string) => void) | undefined;
 }
 
 export interface PublishResult {
@@ -46,6 +54,8 @@ export interface PublishResult {
   readonly manifestSha256: string;
   readonly manifest: ReleaseManifest;
   readonly channel: ChannelEditResult;
+  /** What `deltasFrom` produced, when asked. */
+  readonly deltas: DeltaReport | null;
 }
 
 export function releaseManifestPath(version: string, platform: string): string {
@@ -69,7 +79,25 @@ export async function publishRelease(o: PublishOptions): Promise<PublishResult> 
   if (entry.mode !== 0o755) throw new UpdateError('INVALID_OPTIONS', `entry ${o.entry} is not executable (chmod +x it)`);
   const now = o.now ?? Date.now();
 
-  const { pack, files } = await buildPack(o.feedDir, build, o.chunkSize ?? DEFAULT_CHUNK_SIZE, (d, t) => o.onProgress?.('pack', d, t));
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const { pack, files } = await buildPack(o.feedDir, build, chunkSize, (d, t) => o.onProgress?.('pack', d, t));
+  const deltas =
+    o.deltasFrom && o.deltasFrom > 0
+      ? await makeDeltas({
+          feedDir: o.feedDir,
+          app: o.app,
+          platform: o.platform,
+          version: o.version,
+          files,
+          sources: new Map(build.map((f) => [f.path, f.absolute])),
+          from: o.deltasFrom,
+          chunkSize,
+          trust: { keys: o.keys.map((k) => k.publicKey), threshold: 1 },
+          concurrency: o.deltaConcurrency,
+          onProgress: (d, t) => o.onProgress?.('deltas', d, t),
+          onNote: o.onNote,
+        })
+      : null;
   const signed = {
     _type: RELEASE_TYPE,
     spec: 1,
@@ -80,7 +108,7 @@ export async function publishRelease(o: PublishOptions): Promise<PublishResult> 
     created: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     files,
     pack,
-    patches: [],
+    patches: deltas?.patches ?? [],
     probes: (o.probes ?? []).map((p) => ({ when: p.when, command: [...p.command], timeoutMs: p.timeoutMs })),
   };
   const manifest = parseReleaseManifest(signed); // refuse to publish what clients would refuse
@@ -104,5 +132,5 @@ export async function publishRelease(o: PublishOptions): Promise<PublishResult> 
       content.critical = o.critical ?? false;
     },
   );
-  return { manifestPath, manifestSha256, manifest, channel };
+  return { manifestPath, manifestSha256, manifest, channel, deltas };
 }

@@ -75,7 +75,7 @@ export async function verifyFeed(feedDir: string, trust: TrustedKeys, now = Date
     for (const patch of manifest.patches) {
       if (checked.has(patch.blob)) continue;
       checked.add(patch.blob);
-      const problem = await checkBlob(feedDir, patch.blob, patch.size, 0, []);
+      const problem = await checkBlob(feedDir, patch.blob, patch.size, patch.chunkSize, patch.chunks);
       if (problem) problems.push(`${rel}: patch ${problem}`);
     }
   }

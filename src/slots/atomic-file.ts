@@ -36,6 +36,10 @@ export async function writeFileAtomic(fs: FileSystem, path: string, data: string
  * the old content stands and the leftover is discarded. If only the leftover exists
  * and `isComplete` accepts it, the write is finished (roll forward); otherwise it is
  * discarded. Returns the file's bytes afterwards, or null when there is none.
+ *
+ * No fsync here: settling is idempotent. If power is lost before the rename or unlink
+ * reaches the disk, the next start finds the same leftover and settles it the same
+ * way; the next durable write of the file fsyncs the directory anyway.
  */
 export async function settleLeftover(fs: FileSystem, path: string, isComplete: (bytes: Buffer) => boolean): Promise<Buffer | null> {
   const tmp = `${path}.tmp`;
@@ -45,11 +49,9 @@ export async function settleLeftover(fs: FileSystem, path: string, isComplete: (
   try {
     if (current === null && isComplete(leftover)) {
       await fs.rename(tmp, path);
-      await fs.syncDir(dirname(path));
       return leftover;
     }
     await fs.unlink(tmp);
-    await fs.syncDir(dirname(path));
   } catch (err) {
     throw fromFsError(err, `settling ${tmp}`);
   }

@@ -52,12 +52,15 @@ export class ChunkLog {
 
   async record(index: number): Promise<void> {
     const line = Buffer.from(`${index}\n`, 'latin1');
+    // Reserve the place before the await: connections record concurrently, and two
+    // writes at the same offset would overwrite each other's lines.
+    const at = this.#size;
+    this.#size += line.length;
     try {
-      await this.#file.write(line, 0, line.length, this.#size);
+      await this.#file.write(line, 0, line.length, at);
     } catch (err) {
       throw fromFsError(err, 'writing the chunk log');
     }
-    this.#size += line.length;
   }
 
   async close(): Promise<void> {

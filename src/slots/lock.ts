@@ -9,10 +9,18 @@
  * unique name; if what was moved turns out to be a live lock (someone re-locked in
  * between), it is put back, so a live lock is never stolen.
  *
+ * The owner file costs two precautions. Creating it changes the lock directory's
+ * mtime, which proper-lockfile takes for someone else's lock at its next refresh (it
+ * then stops refreshing): so the mtime is put back. And proper-lockfile removes a
+ * stale lock with rmdir, which fails on a directory holding a file: so a stale lock
+ * (its holder hung, or died with its PID reused or its owner file half-written) is
+ * moved aside and removed here, like a dead holder's.
+ *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type Stats, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { UpdateError } from '../errors.js';
@@ -29,7 +37,7 @@ export async function lockRoot(layout: RootLayout): Promise<RootLock> {
   try {
     return await acquire(layout);
   } catch (err) {
-    if (!(err instanceof UpdateError) || err.code !== 'LOCKED' || !(await reclaimDeadOwner(layout))) throw err;
+    if (!(err instanceof UpdateError) || err.code !== 'LOCKED' || !(await reclaimAbandoned(layout))) throw err;
     return acquire(layout);
   }
 }
@@ -49,15 +57,31 @@ async function acquire(layout: RootLayout): Promise<RootLock> {
       },
     });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
+    // ENOTEMPTY: proper-lockfile found the lock stale but could not rmdir it (the owner file); reclaimAbandoned() removes it.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOCKED' || code === 'ENOTEMPTY') {
       throw new UpdateError('LOCKED', `another updater holds the lock on ${layout.root}`, { cause: err });
     }
     throw new UpdateError('IO', `cannot lock ${layout.root}: ${(err as Error).message}`, { cause: err });
   }
-  await writeFile(join(layout.lock, 'owner'), `${process.pid}\n`).catch(() => undefined);
+  // Synchronous, so a kill can hardly fall between taking the lock and filling in its
+  // owner: a lock without a complete owner file is only reclaimed once stale.
+  let taken: Stats | null = null;
+  try {
+    taken = statSync(layout.lock);
+    writeFileSync(join(layout.lock, 'owner'), `${process.pid}\n`);
+  } catch {
+    // Without an owner file the lock is reclaimed when stale rather than at once.
+  }
+  // Put back the mtime proper-lockfile recorded, or it finds the lock "compromised" at its first refresh.
+  if (taken) await utimes(layout.lock, taken.atime, taken.mtime).catch(() => undefined);
   return {
     release: async () => {
-      await rm(join(layout.lock, 'owner'), { force: true }).catch(() => undefined);
+      try {
+        rmSync(join(layout.lock, 'owner'), { force: true });
+      } catch {
+        // proper-lockfile's rmdir below reports what is wrong.
+      }
       try {
         await release();
       } catch (err) {
@@ -68,23 +92,34 @@ async function acquire(layout: RootLayout): Promise<RootLock> {
   };
 }
 
-/** True when the lock belonged to a process that no longer exists and has been moved aside. */
-async function reclaimDeadOwner(layout: RootLayout): Promise<boolean> {
-  const dead = await ownerPid(layout.lock);
-  if (dead === null || isAlive(dead)) return false;
+/**
+ * True when the lock was abandoned (its owner PID no longer exists, or it was not
+ * refreshed for {@link LOCK_STALE_MS}) and has been moved aside.
+ */
+async function reclaimAbandoned(layout: RootLayout): Promise<boolean> {
+  const seen = await lockState(layout.lock);
+  if (seen === null) return false;
+  const dead = seen.pid !== null && !isAlive(seen.pid);
+  if (!dead && Date.now() - seen.mtimeMs <= LOCK_STALE_MS) return false;
   const aside = `${layout.lock}.stale-${randomBytes(6).toString('hex')}`;
   try {
     await rename(layout.lock, aside);
   } catch {
     return false;
   }
-  if ((await ownerPid(aside)) !== dead) {
-    // We moved a lock someone took in the meantime: give it back.
+  const moved = await lockState(aside);
+  if (!moved || moved.ino !== seen.ino || moved.pid !== seen.pid || moved.mtimeMs !== seen.mtimeMs) {
+    // We moved a lock someone took (or refreshed) in the meantime: give it back.
     await rename(aside, layout.lock).catch(() => undefined);
     return false;
   }
   await rm(aside, { recursive: true, force: true }).catch(() => undefined);
   return true;
+}
+
+async function lockState(lockDir: string): Promise<{ pid: number | null; ino: number; mtimeMs: number } | null> {
+  const st = await stat(lockDir).catch(() => null);
+  return st ? { pid: await ownerPid(lockDir), ino: st.ino, mtimeMs: st.mtimeMs } : null;
 }
 
 async function ownerPid(lockDir: string): Promise<number | null> {

@@ -10,6 +10,7 @@
 import { UpdateError } from '../errors.js';
 import type { Clock, RandomSource } from '../io/clock.js';
 import type { Pack } from '../manifest/release.js';
+import { BufferPool } from './buffer-pool.js';
 import type { HttpSettings } from './http.js';
 import { type RunContext, coalesce, fetchRun, isBlobChanged } from './range-fetch.js';
 import { type RetryPolicy, backoffMs, isRetryable, parseRetryAfter } from './retry.js';
@@ -34,7 +35,7 @@ export interface PackDownloadOptions {
   readonly signal?: AbortSignal | undefined;
   readonly minBytesPerSecond: number;
   readonly graceMs: number;
-  /** Receives each verified chunk exactly once. */
+  /** Receives each verified chunk exactly once; `bytes` is reused once the returned promise settles. */
   readonly deliver: (index: number, offset: number, bytes: Buffer) => Promise<void>;
   /** A mirror's ETag was learnt; persist it for If-Range after a restart. */
   readonly onEtag: (url: string, etag: string) => Promise<void>;
@@ -88,6 +89,7 @@ async function downloadOnce(o: PackDownloadOptions, chunkList: readonly number[]
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   let inFlight = 0;
   let failure: unknown = null;
+  const buffers = new BufferPool(o.pack.chunkSize, o.connections);
 
   const context = (mirror: MirrorState): RunContext => ({
     http: o.http,
@@ -112,6 +114,7 @@ async function downloadOnce(o: PackDownloadOptions, chunkList: readonly number[]
       mirror.streaming = false;
     },
     deliver: o.deliver,
+    buffers,
     learnEtag: async (etag) => {
       if (mirror.etag !== null) return;
       mirror.etag = etag;

@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { UpdateError } from '../errors.js';
 import type { Clock } from '../io/clock.js';
 import type { Pack } from '../manifest/release.js';
-import { type HttpSettings, header, httpGet, networkError } from './http.js';
+import { BufferPool } from './buffer-pool.js';
+import { type HttpSettings, type PieceResult, header, httpGet, networkError } from './http.js';
 import type { Throttle } from './throttle.js';
 
 /** Byte range of chunk `index`: [start, end). */
@@ -65,7 +66,10 @@ export interface RunContext {
   /** A whole-blob stream is about to be read; false when one is already being read from this mirror. */
   readonly startWhole: () => boolean;
   readonly endWhole: () => void;
+  /** Receives a verified chunk; `bytes` is reused for the next chunk once the returned promise settles. */
   readonly deliver: (index: number, offset: number, bytes: Buffer) => Promise<void>;
+  /** Chunk buffers shared by the runs of one download; a run allocates its own when absent. */
+  readonly buffers?: BufferPool | undefined;
   /** The mirror's strong ETag, as soon as the first response headers show it. */
   readonly learnEtag: (etag: string) => Promise<void>;
   readonly onBytes: (n: number) => void;
@@ -96,7 +100,7 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
   const res = await httpGet(ctx.http, url, headers, ctx.signal);
   const etag = strongEtag(header(res.headers, 'etag'));
   const fail = async (err: UpdateError): Promise<never> => {
-    await res.body.dump().catch(() => undefined);
+    await res.dump().catch(() => undefined);
     throw err;
   };
   if (ctx.etag && etag !== ctx.etag) await fail(blobChangedError(url, etag));
@@ -115,7 +119,7 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
   } else if (res.status === 200) {
     // Range ignored: the whole blob follows. One connection takes every chunk still wanted from it.
     if (!ctx.startWhole()) {
-      res.body.destroy();
+      res.destroy();
       return { etag, rangeIgnored: true, deferred: true, retryAfter: undefined };
     }
     from = 0;
@@ -134,7 +138,9 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
   const firstChunk = Math.floor(from / pack.chunkSize);
   let index = firstChunk;
   let [chunkStart, chunkEnd] = chunkRange(pack, index);
-  let buffer = Buffer.allocUnsafe(chunkEnd - chunkStart);
+  const pool = ctx.buffers ?? new BufferPool(pack.chunkSize, 1);
+  const backing = pool.acquire();
+  let buffer = backing.subarray(0, chunkEnd - chunkStart);
   let filled = 0;
   let hash = createHash('sha256');
   let received = 0;
@@ -142,60 +148,89 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
   const began = ctx.clock.now();
   const lastIndex = Math.floor((to - 1) / pack.chunkSize);
 
-  try {
-    for await (const piece of res.body as AsyncIterable<Buffer>) {
-      const t0 = ctx.clock.now();
-      await ctx.throttle.take(piece.length, ctx.signal);
-      ctx.onBytes(piece.length);
-      received += piece.length;
-      let pos = 0;
-      while (pos < piece.length) {
-        if (index > lastIndex) {
-          if (whole) throw new UpdateError('TOO_LARGE', `${url.href} is longer than the ${pack.size} bytes the manifest states`, { details: { url: url.href } });
-          throw new UpdateError('TOO_LARGE', `${url.href} sent more bytes than the range asked for`, { details: { url: url.href } });
-        }
-        const take = Math.min(piece.length - pos, buffer.length - filled);
-        const slice = piece.subarray(pos, pos + take);
-        slice.copy(buffer, filled);
-        hash.update(slice);
-        filled += take;
-        pos += take;
-        if (filled === buffer.length) {
-          const actual = hash.digest('hex');
-          const mine = whole ? ctx.wanted(index) : true;
-          if (mine && actual !== pack.chunks[index]) {
-            throw new UpdateError('CHECKSUM_MISMATCH', `chunk ${index} from ${url.href} does not match its SHA-256`, {
-              details: { url: url.href, chunk: index, expected: pack.chunks[index], actual },
-            });
-          }
-          if (mine && ctx.claim(index)) await ctx.deliver(index, chunkStart, buffer);
-          index++;
-          if (whole && ctx.remaining() === 0) {
-            res.body.destroy();
-            return { etag, rangeIgnored: true, retryAfter: undefined };
-          }
-          if (index <= lastIndex) {
-            [chunkStart, chunkEnd] = chunkRange(pack, index);
-            buffer = Buffer.allocUnsafe(chunkEnd - chunkStart);
-            filled = 0;
-            hash = createHash('sha256');
-          }
-        }
+  let stopped = false; // a whole-blob stream that got every chunk still wanted
+  // A verified chunk being written when the body fails (abort, reset) is still kept:
+  // its write finishes before the run settles and before its buffer is reused.
+  let delivering: Promise<void> | null = null;
+
+  /** Copies, hashes and delivers `piece` from `pos` on; a promise when it has to wait for a delivery. */
+  const consume = (piece: Buffer, pos: number, t0: number): PieceResult => {
+    while (pos < piece.length) {
+      if (index > lastIndex) {
+        if (whole) throw new UpdateError('TOO_LARGE', `${url.href} is longer than the ${pack.size} bytes the manifest states`, { details: { url: url.href } });
+        throw new UpdateError('TOO_LARGE', `${url.href} sent more bytes than the range asked for`, { details: { url: url.href } });
       }
-      ownMs += ctx.clock.now() - t0;
-      const serverMs = ctx.clock.now() - began - ownMs;
-      if (serverMs > ctx.graceMs && (received * 1000) / serverMs < ctx.minBytesPerSecond) {
-        throw new UpdateError('NETWORK', `${url.href} is too slow (${Math.round((received * 1000) / serverMs)} B/s, minimum ${ctx.minBytesPerSecond})`, {
-          details: { url: url.href },
-        });
+      const take = Math.min(piece.length - pos, buffer.length - filled);
+      const slice = piece.subarray(pos, pos + take);
+      slice.copy(buffer, filled);
+      hash.update(slice);
+      filled += take;
+      pos += take;
+      if (filled === buffer.length) {
+        const actual = hash.digest('hex');
+        const mine = whole ? ctx.wanted(index) : true;
+        if (mine && actual !== pack.chunks[index]) {
+          throw new UpdateError('CHECKSUM_MISMATCH', `chunk ${index} from ${url.href} does not match its SHA-256`, {
+            details: { url: url.href, chunk: index, expected: pack.chunks[index], actual },
+          });
+        }
+        if (mine && ctx.claim(index)) {
+          const at = pos;
+          const delivery = ctx.deliver(index, chunkStart, buffer);
+          delivering = delivery;
+          return delivery.then(() => {
+            delivering = null;
+            return nextChunk() ? 'stop' : consume(piece, at, t0);
+          });
+        }
+        if (nextChunk()) return 'stop';
       }
     }
+    ownMs += ctx.clock.now() - t0;
+    const serverMs = ctx.clock.now() - began - ownMs;
+    if (serverMs > ctx.graceMs && (received * 1000) / serverMs < ctx.minBytesPerSecond) {
+      throw new UpdateError('NETWORK', `${url.href} is too slow (${Math.round((received * 1000) / serverMs)} B/s, minimum ${ctx.minBytesPerSecond})`, {
+        details: { url: url.href },
+      });
+    }
+    return undefined;
+  };
+
+  /** After a complete chunk: true when a whole-blob stream can stop, else set up the next chunk. */
+  const nextChunk = (): boolean => {
+    index++;
+    if (whole && ctx.remaining() === 0) return (stopped = true);
+    if (index <= lastIndex) {
+      [chunkStart, chunkEnd] = chunkRange(pack, index);
+      buffer = backing.subarray(0, chunkEnd - chunkStart);
+      filled = 0;
+      hash = createHash('sha256');
+    }
+    return false;
+  };
+
+  const onPiece = (piece: Buffer): PieceResult => {
+    const t0 = ctx.clock.now();
+    const accept = (): PieceResult => {
+      ctx.onBytes(piece.length);
+      received += piece.length;
+      return consume(piece, 0, t0);
+    };
+    if (ctx.throttle.tryTake(piece.length)) return accept();
+    return ctx.throttle.take(piece.length, ctx.signal).then(accept);
+  };
+
+  try {
+    await res.read(onPiece);
   } catch (err) {
-    res.body.destroy();
+    res.destroy();
+    if (delivering) await (delivering as Promise<void>).catch(() => undefined);
     throw networkError(err, url, ctx.signal);
   } finally {
     if (whole) ctx.endWhole();
+    pool.release(backing);
   }
+  if (stopped) return { etag, rangeIgnored: true, retryAfter: undefined };
   if (index <= lastIndex) {
     throw new UpdateError('NETWORK', `${url.href} ended the body early after ${received} bytes`, { details: { url: url.href } });
   }

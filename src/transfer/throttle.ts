@@ -53,6 +53,16 @@ export class Throttle {
     this.#last = this.#clock.now();
   }
 
+  /** Lets `bytes` pass now when `take` would not wait; false (nothing taken) when it would. */
+  tryTake(bytes: number): boolean {
+    if (this.#paused) return false;
+    if (this.#rate === 0) return true;
+    this.#refill();
+    if (this.#tokens < 0) return false;
+    this.#tokens -= bytes;
+    return true;
+  }
+
   /** Waits until `bytes` may pass. The debt model lets one large piece through, then makes everyone wait it off. */
   async take(bytes: number, signal?: AbortSignal): Promise<void> {
     for (;;) {

@@ -48,9 +48,9 @@ afterEach(async () => {
   await feed.close();
 });
 
-async function release(version: string, extra: string[] = [], selfTest: 'pass' | 'fail' = 'pass'): Promise<Run> {
+async function release(version: string, extra: string[] = [], selfTest: 'pass' | 'fail' = 'pass', edit?: string): Promise<Run> {
   const build = join(feed.dir, `build-${version}`);
-  await writeSampleApp(build, { version, selfTest, payloadBytes: 100_000, seed: version });
+  await writeSampleApp(build, { version, selfTest, payloadBytes: 100_000, seed: edit ? 'shared' : version, edit });
   return twinslot('release', build, '--feed', feed.feed, '--app', 'com.example.cli', '--version', version, '--channel', 'stable',
     '--platform', 'linux-x64', '--entry', 'bin/app', '--key', keyFile, '--probe', 'bin/app --self-test', ...extra);
 }
@@ -82,6 +82,28 @@ describe('publisher commands', () => {
     const bad = await twinslot('verify', '--feed', feed.feed, '--pub', publicKey);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('does not match');
+  });
+
+  it('release --deltas-from makes verified patches that verify checks chunk by chunk', async () => {
+    expect((await release('1.0.0', [], 'pass', 'v1')).code).toBe(0);
+    const run = await release('1.1.0', ['--deltas-from', '1', '--json'], 'pass', 'v1.1');
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.deltasFrom).toEqual(['1.0.0']);
+    expect(out.patches).toBeGreaterThanOrEqual(1);
+    expect(out.patchBytes).toBeLessThan(20_000);
+    const text = await release('1.2.0', ['--deltas-from', '2'], 'pass', 'v1.2');
+    expect(text.stdout).toMatch(/\d+ patches \([^)]+\) from 1\.1\.0, 1\.0\.0; \d+ changed files diffed/);
+    expect((await twinslot('verify', '--feed', feed.feed, '--pub', publicKey)).code).toBe(0);
+    // A damaged patch blob is found.
+    const manifest = JSON.parse(await readFile(join(feed.feed, 'releases', '1.1.0', 'linux-x64.json'), 'utf8'));
+    const blob = join(feed.feed, 'blobs', 'sha256', manifest.signed.patches[0].blob);
+    const bytes = await readFile(blob);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+    await writeFile(blob, bytes);
+    const bad = await twinslot('verify', '--feed', feed.feed, '--pub', publicKey);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('patch blob');
   });
 
   it('release refuses to republish a version, a missing option, a non-executable entry, a symlink', async () => {

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UpdateError } from '../../src/errors.js';
 import type { UpdaterEvents } from '../../src/events.js';
 import { generateKeyPair } from '../../src/manifest/keys.js';
+import { editChannel } from '../../src/publish/channel-doc.js';
 import { Updater } from '../../src/updater.js';
 import { type FeedFixture, createFeedFixture, snapshotTree } from '../helpers/fixture.js';
 
@@ -106,7 +107,8 @@ describe('bad input ends in a typed error and changes nothing', () => {
     const requestsBefore = feed.requests.length;
     await expectCode(updater.checkForUpdates(), 'SIGNATURE_INVALID');
     const fetched = feed.requests.slice(requestsBefore).map((r) => r.path);
-    expect(fetched).toEqual(['/channels/stable.json']);
+    // The only other request: whether the keys were rotated (there is no root 2).
+    expect(fetched).toEqual(['/channels/stable.json', '/keys/root.2.json']);
     expect(await snapshotTree(root)).toEqual(before);
   });
 
@@ -216,6 +218,32 @@ describe('a failed post-start probe', () => {
     await updater.installUpdate();
     const result = await updater.confirmStartup();
     expect(result).toMatchObject({ outcome: 'rolled-back', reason: 'health-check-failed' });
+  });
+});
+
+describe('a revoked release', () => {
+  it('an install running it goes back to its previous slot at the next check, without a download', async () => {
+    const root = await feed.install();
+    await feed.publish('2.0.0');
+    const updater = new Updater(feed.options(root));
+    await updater.checkForUpdates();
+    await updater.downloadUpdate();
+    await updater.installUpdate();
+    expect(await updater.confirmStartup()).toMatchObject({ outcome: 'committed', version: '2.0.0' });
+
+    await editChannel({ feedDir: feed.feed, channel: 'stable', keys: [feed.key] }, (content) => {
+      content.revoked.push('2.0.0');
+    });
+    const rolled: unknown[] = [];
+    updater.on('rolled-back', (info) => rolled.push(info));
+    feed.requests.length = 0;
+    const check = await updater.checkForUpdates();
+    expect(check).toEqual({ available: false, release: null, reason: 'revoked', restartRequired: true });
+    expect(rolled).toEqual([expect.objectContaining({ reason: 'revoked', fromVersion: '2.0.0', toVersion: '1.0.0' })]);
+    expect(await updater.status()).toMatchObject({ active: 'a', activeVersion: '1.0.0', trial: false });
+    expect(feed.requests.filter((r) => r.path.includes('/blobs/'))).toEqual([]);
+    // And it is not offered again.
+    expect(await updater.checkForUpdates()).toMatchObject({ available: false });
   });
 });
 

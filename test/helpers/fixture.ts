@@ -13,12 +13,27 @@ import { createFlowContext, loadConfig } from '../../src/flow/context.js';
 import { installFirstRelease } from '../../src/flow/first-install.js';
 import { type KeyPair, generateKeyPair } from '../../src/manifest/keys.js';
 import type { ManifestProbe } from '../../src/manifest/release.js';
-import { publishRelease } from '../../src/publish/release.js';
+import { type PublishResult, publishRelease } from '../../src/publish/release.js';
 import { rootLayout } from '../../src/slots/layout.js';
 import type { UpdaterOptions } from '../../src/options.js';
 
 export const APP = 'com.example.test';
 export const PLATFORM = 'linux-x64';
+
+export interface PublishFixtureOptions {
+  selfTest?: 'pass' | 'fail';
+  payloadBytes?: number;
+  /** The payload asset's bytes; the same seed gives the same asset. */
+  seed?: string;
+  /** Small edits to the seeded asset, keyed by this string (so a patch is worth making). */
+  edit?: string;
+  /** Bytes the edit inserts (default 100). */
+  insertBytes?: number;
+  probes?: ManifestProbe[];
+  channel?: string;
+  chunkSize?: number;
+  deltasFrom?: number;
+}
 
 export interface FeedFixture {
   readonly dir: string;
@@ -27,7 +42,7 @@ export interface FeedFixture {
   readonly key: KeyPair;
   readonly publicKey: string;
   readonly requests: { method: string; path: string; range: string | null; status: number; bytes: number }[];
-  publish(version: string, options?: { selfTest?: 'pass' | 'fail'; payloadBytes?: number; seed?: string; probes?: ManifestProbe[]; channel?: string; chunkSize?: number }): Promise<void>;
+  publish(version: string, options?: PublishFixtureOptions): Promise<PublishResult>;
   /** Options for an Updater on `root` against this feed. */
   options(root: string, extra?: Partial<UpdaterOptions>): UpdaterOptions;
   /** Installs the current release of `channel` (default stable) into a fresh root; returns the root. */
@@ -49,8 +64,8 @@ export async function createFeedFixture(): Promise<FeedFixture> {
     requests: server.requests,
     async publish(version, o = {}) {
       const build = join(dir, `build-${version}-${Math.random().toString(16).slice(2)}`);
-      await writeSampleApp(build, { version, selfTest: o.selfTest ?? 'pass', payloadBytes: o.payloadBytes ?? 300 * 1024, seed: o.seed ?? `seed-${version}` });
-      await publishRelease({
+      await writeSampleApp(build, { version, selfTest: o.selfTest ?? 'pass', payloadBytes: o.payloadBytes ?? 300 * 1024, seed: o.seed ?? `seed-${version}`, edit: o.edit, insertBytes: o.insertBytes });
+      return await publishRelease({
         buildDir: build,
         feedDir: feed,
         app: APP,
@@ -61,6 +76,7 @@ export async function createFeedFixture(): Promise<FeedFixture> {
         keys: [key],
         probes: o.probes ?? [{ when: 'post-start', command: ['bin/app', '--self-test'], timeoutMs: 20_000 }],
         chunkSize: o.chunkSize ?? 64 * 1024,
+        deltasFrom: o.deltasFrom,
       });
     },
     options(root, extra = {}) {

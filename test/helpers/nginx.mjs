@@ -72,7 +72,9 @@ http {
     if (!up) {
       child.kill('SIGKILL');
       if (attempt < 3 && /Address already in use/.test(stderr + (await readFile(join(prefix, 'logs', 'error.log'), 'utf8').catch(() => '')))) continue;
-      throw new Error(`nginx did not start: ${stderr.trim() || (await readFile(join(prefix, 'logs', 'error.log'), 'utf8').catch(() => ''))}`);
+      const why = stderr.trim() || (await readFile(join(prefix, 'logs', 'error.log'), 'utf8').catch(() => ''));
+      await rm(prefix, { recursive: true, force: true });
+      throw new Error(`nginx did not start: ${why}`);
     }
     return {
       url: `http://127.0.0.1:${port}/`,

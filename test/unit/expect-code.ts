@@ -17,3 +17,17 @@ export function expectCode(fn: () => unknown, code: UpdateErrorCode): UpdateErro
   expect(thrown.code, thrown.message).toBe(code);
   return thrown;
 }
+
+/** As {@link expectCode}, for a promise that must reject. */
+export async function expectRejectCode(promise: Promise<unknown>, code: UpdateErrorCode): Promise<UpdateError> {
+  let thrown: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    thrown = err;
+  }
+  if (thrown === undefined) expect.fail(`expected an UpdateError ${code}, but the promise resolved`);
+  if (!isUpdateError(thrown)) expect.fail(`expected an UpdateError ${code}, got ${String(thrown)}`);
+  expect(thrown.code, thrown.message).toBe(code);
+  return thrown;
+}

@@ -45,6 +45,7 @@ describe('parseChannelDocument', () => {
       revoked: ['1.0.1'],
       critical: false,
       minimumVersion: '1.0.0',
+      root: 1,
     });
   });
 

@@ -25,7 +25,7 @@ function releaseDoc(files: [string, number][] = [['bin/app', 5000], ['lib/core.j
     created: '2026-01-02T03:04:05Z',
     files: list,
     pack: { sha256: hex(999), size: offset, chunkSize: CHUNK, chunks: Array.from({ length: Math.ceil(offset / CHUNK) }, (_, i) => hex(500 + i)) },
-    patches: [{ from: hex(77), to: hex(1), blob: hex(78), size: 100 }],
+    patches: [{ from: hex(77), to: hex(1), blob: hex(78), size: 100, chunkSize: 4096, chunks: [hex(79)] }],
     probes: [{ when: 'post-start', command: ['bin/app', '--self-test'], timeoutMs: 5000 }],
   };
 }
@@ -51,7 +51,7 @@ describe('parseReleaseManifest', () => {
     ]);
     expect(m.pack).toMatchObject({ size: 8000, chunkSize: CHUNK });
     expect(m.pack.chunks).toHaveLength(2);
-    expect(m.patches).toEqual([{ from: hex(77), to: hex(1), blob: hex(78), size: 100 }]);
+    expect(m.patches).toEqual([{ from: hex(77), to: hex(1), blob: hex(78), size: 100, chunkSize: 4096, chunks: [hex(79)] }]);
     expect(m.probes).toEqual([{ when: 'post-start', command: ['bin/app', '--self-test'], timeoutMs: 5000 }]);
   });
 
@@ -95,6 +95,10 @@ describe('parseReleaseManifest', () => {
     ['an entry not in the file list', (d: Doc) => (d.entry = 'bin/other')],
     ['a patch to a file not in the release', (d: Doc) => ((d.patches as Record<string, unknown>[])[0]!.to = hex(404))],
     ['a patch of size 0', (d: Doc) => ((d.patches as Record<string, unknown>[])[0]!.size = 0)],
+    ['a patch without chunk hashes', (d: Doc) => delete (d.patches as Record<string, unknown>[])[0]!.chunks],
+    ['a patch with one chunk hash too many', (d: Doc) => ((d.patches as Record<string, unknown>[])[0]!.chunks = [hex(79), hex(80)])],
+    ['a patch whose chunk size is below the minimum', (d: Doc) => ((d.patches as Record<string, unknown>[])[0]!.chunkSize = 100)],
+    ['a patch from a file into itself', (d: Doc) => ((d.patches as Record<string, unknown>[])[0]!.from = hex(1))],
     ['a probe with an unknown when', (d: Doc) => (d.probes[0]!.when = 'always')],
     ['a probe with an empty command', (d: Doc) => (d.probes[0]!.command = [])],
     ['a probe command that is a string', (d: Doc) => (d.probes[0]!.command = 'bin/app --self-test')],

@@ -20,6 +20,7 @@ function doc(overrides: Partial<ChannelDocument> = {}): ChannelDocument {
     revoked: [],
     critical: false,
     minimumVersion: null,
+    root: 1,
     ...overrides,
   };
 }
@@ -81,11 +82,21 @@ describe('admitChannelDocument', () => {
 
 describe('parseTrustState / serializeTrustState', () => {
   it('round-trips', () => {
-    const state: TrustState = { version: 1, installId: INSTALL_ID, rootVersion: 3, channels: { stable: { sequence: 10, sha256: H1 } } };
+    const key = `ed25519:${Buffer.alloc(32, 7).toString('base64')}`;
+    const state: TrustState = { version: 1, installId: INSTALL_ID, rootVersion: 3, root: { keys: [key], threshold: 1 }, channels: { stable: { sequence: 10, sha256: H1 } } };
     const text = serializeTrustState(state);
     expect(text.endsWith('\n')).toBe(true);
     expect(parseTrustState(text)).toEqual(state);
     expect(parseTrustState(serializeTrustState(newTrustState(INSTALL_ID)))).toEqual(newTrustState(INSTALL_ID));
+  });
+
+  it('a rotated root must name its keys and a threshold they can meet', () => {
+    const key = `ed25519:${Buffer.alloc(32, 7).toString('base64')}`;
+    const base = { version: 1, installId: INSTALL_ID, rootVersion: 2, channels: {} };
+    for (const root of [undefined, { keys: [], threshold: 1 }, { keys: [key], threshold: 2 }, { keys: ['ed25519:short'], threshold: 1 }, { keys: [key] }]) {
+      expectCode(() => parseTrustState(JSON.stringify({ ...base, root })), 'STATE_CORRUPT');
+    }
+    expect(parseTrustState(JSON.stringify({ ...base, root: { keys: [key], threshold: 1 } })).root).toEqual({ keys: [key], threshold: 1 });
   });
 
   const valid = { version: 1, installId: INSTALL_ID, rootVersion: 1, channels: { stable: { sequence: 3, sha256: H1 } } };

@@ -54,7 +54,7 @@ describe('planUpdate', () => {
     expect(plan.ops.every((op) => op.kind === 'fetch')).toBe(true);
     expect(plan.ops.map((op) => op.file.path)).toEqual(TARGET.files.map((f) => f.path));
     expect(plan.chunks).toEqual([0, 1, 2, 3, 4]);
-    expect(plan.bytes).toEqual({ keep: 0, copy: 0, fetch: 410 });
+    expect(plan.bytes).toEqual({ keep: 0, copy: 0, patch: 0, fetch: 410 });
     expect(plan.downloadBytes).toBe(410); // the last chunk is 10 bytes, not 100
     expectChunksCover(plan);
   });
@@ -79,7 +79,7 @@ describe('planUpdate', () => {
     const copy = plan.ops.find((op) => op.file.path === 'lib/a.js');
     expect(copy).toMatchObject({ kind: 'copy', source: 'lib/renamed.js' });
     expect(kinds(plan)['bin/app']).toBe('fetch');
-    expect(plan.bytes).toEqual({ keep: 0, copy: 30, fetch: 380 });
+    expect(plan.bytes).toEqual({ keep: 0, copy: 30, patch: 0, fetch: 380 });
     expectChunksCover(plan);
   });
 
@@ -149,5 +149,80 @@ describe('inventoryOf', () => {
     expect(inv.get(hash('x'))).toBe('a');
     expect(inv.get(hash('y'))).toBe('c');
     expect(inv.size).toBe(2);
+  });
+});
+
+describe('planUpdate with patches', () => {
+  const patch = (from: string, to: string, size: number, blob = `${from}>${to}`): ReleaseManifest['patches'][number] => ({
+    from: hash(from),
+    to: hash(to),
+    blob: hash(blob),
+    size,
+    chunkSize: 4096,
+    chunks: [hash(`${blob}:0`)],
+  });
+  const withPatches = (patches: ReleaseManifest['patches']): ReleaseManifest => ({ ...TARGET, patches });
+  const sourceFile = (path: string, content: string, size: number): ReleaseFile => ({ path, size, mode: 0o644, sha256: hash(content), offset: 0 });
+  const sources = (...files: ReleaseFile[]): Map<string, ReleaseFile> => new Map(files.map((f) => [f.sha256, f]));
+
+  it('patches a changed file from the file the active slot holds, and downloads only the patch for it', () => {
+    const plan = planUpdate({
+      target: withPatches([patch('big-v1', 'big-v2', 40)]),
+      inactiveFiles: new Map(),
+      active: new Map(),
+      patchSources: sources(sourceFile('data/big.bin', 'big-v1', 200)),
+    });
+    expect(kinds(plan)['data/big.bin']).toBe('patch');
+    const op = plan.ops.find((o) => o.file.path === 'data/big.bin')!;
+    expect(op).toMatchObject({ kind: 'patch', source: 'data/big.bin', sourceSize: 200 });
+    expect(plan.patches.map((p) => p.size)).toEqual([40]);
+    expect(plan.bytes).toEqual({ keep: 0, copy: 0, patch: 220, fetch: 190 });
+    // Chunks 1..3 hold only big.bin's bytes (180..399): none of them is fetched.
+    expect(plan.chunks).toEqual([0, 1, 4]);
+    expect(plan.downloadBytes).toBe(100 + 100 + 10 + 40);
+  });
+
+  it('picks the smallest patch among sources it holds, and ignores patches from files it does not hold', () => {
+    const plan = planUpdate({
+      target: withPatches([patch('big-v1', 'big-v2', 90), patch('big-v0', 'big-v2', 30), patch('big-vX', 'big-v2', 5)]),
+      inactiveFiles: new Map(),
+      active: new Map(),
+      patchSources: sources(sourceFile('data/big.bin', 'big-v1', 200), sourceFile('old/big.bin', 'big-v0', 180)),
+    });
+    const op = plan.ops.find((o) => o.file.path === 'data/big.bin')!;
+    expect(op).toMatchObject({ kind: 'patch', source: 'old/big.bin', sourceSize: 180, patch: { size: 30 } });
+  });
+
+  it('prefers keep and copy to a patch, and a fetch to a patch no smaller than the file', () => {
+    const plan = planUpdate({
+      target: withPatches([patch('lib-old', 'lib-a', 30), patch('app-v1', 'app-v2', 10), patch('big-v1', 'big-v2', 220)]),
+      inactiveFiles: new Map([['bin/app', hash('app-v2')]]),
+      active: new Map([[hash('lib-a'), 'lib/a.js']]),
+      patchSources: sources(sourceFile('lib/a.js', 'lib-old', 30), sourceFile('bin/app', 'app-v1', 150), sourceFile('data/big.bin', 'big-v1', 200)),
+    });
+    expect(kinds(plan)).toMatchObject({ 'bin/app': 'keep', 'lib/a.js': 'copy', 'data/big.bin': 'fetch' });
+    expect(plan.patches).toEqual([]);
+  });
+
+  it('fetches a file whose patch failed (forceFetch), and lists a blob shared by two files once', () => {
+    const target = manifest([
+      ['a.bin', 100, 'same-v2'],
+      ['b.bin', 100, 'same-v2'],
+      ['c.bin', 100, 'c-v2'],
+    ]);
+    const shared = patch('same-v1', 'same-v2', 10);
+    const input = {
+      target: { ...target, patches: [shared, patch('c-v1', 'c-v2', 20)] },
+      inactiveFiles: new Map<string, string>(),
+      active: new Map<string, string>(),
+      patchSources: sources(sourceFile('a.bin', 'same-v1', 100), sourceFile('c.bin', 'c-v1', 100)),
+    };
+    const first = planUpdate(input);
+    expect(first.ops.map((o) => o.kind)).toEqual(['patch', 'patch', 'patch']);
+    expect(first.patches.map((p) => p.size)).toEqual([10, 20]);
+    const after = planUpdate({ ...input, forceFetch: new Set(['c.bin']) });
+    expect(after.ops.map((o) => o.kind)).toEqual(['patch', 'patch', 'fetch']);
+    expect(after.chunks).toEqual([2]);
+    expect(after.downloadBytes).toBe(10 + 100);
   });
 });

@@ -18,6 +18,7 @@ function channel(overrides: Partial<ChannelDocument> = {}): ChannelDocument {
     revoked: [],
     critical: false,
     minimumVersion: null,
+    root: 1,
     ...overrides,
   };
 }
@@ -103,5 +104,21 @@ describe('decideUpdate', () => {
     expect(decideUpdate(channel({ minimumVersion: '1.5.0' }), facts({ currentVersion: '1.4.9' }))).toMatchObject({ available: true, fullUpdate: true });
     expect(decideUpdate(channel({ minimumVersion: '1.5.0' }), facts({ currentVersion: '1.5.0' }))).toMatchObject({ available: true, fullUpdate: false });
     expect(decideUpdate(channel({ minimumVersion: '1.5.0' }), facts({ currentVersion: '1.6.0' }))).toMatchObject({ available: true, fullUpdate: false });
+  });
+
+  describe('a revoked running version', () => {
+    it('moves to the channel release at once, even an older one, past a halt and the rollout, as critical', () => {
+      const doc = channel({ revoked: ['2.1.0'], rollout: { rings: { '*': 0 }, halted: true } });
+      expect(decideUpdate(doc, facts({ currentVersion: '2.1.0' }))).toEqual({ available: true, version: '2.0.0', pointer: POINTER, critical: true, fullUpdate: false });
+    });
+
+    it('does not move to a release that is itself revoked or known bad', () => {
+      expect(decideUpdate(channel({ revoked: ['2.1.0', '2.0.0'] }), facts({ currentVersion: '2.1.0' }))).toMatchObject({ available: false, reason: 'revoked' });
+      expect(decideUpdate(channel({ revoked: ['2.1.0'] }), facts({ currentVersion: '2.1.0', bad: ['2.0.0'] }))).toMatchObject({ available: false, reason: 'known-bad' });
+    });
+
+    it('an install not running a revoked version still refuses a downgrade', () => {
+      expect(decideUpdate(channel({ revoked: ['2.1.0'] }), facts({ currentVersion: '2.0.5' }))).toMatchObject({ available: false, reason: 'downgrade' });
+    });
   });
 });

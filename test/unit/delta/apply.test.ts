@@ -1,0 +1,243 @@
+// The patch applier against patches made by the encoder (round trips) and patches
+// crafted byte by byte (hostile cases). Every bad patch must end in PATCH_FAILED (or
+// CHECKSUM_MISMATCH for a well-formed patch that builds the wrong bytes), never in a
+// crash, a hang, or a write outside the new file's size.
+import { createHash } from 'node:crypto';
+import { brotliCompressSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { applyPatch } from '../../../src/delta/apply.js';
+import { type ControlTriple, encodePatch } from '../../../src/delta/encode.js';
+import { MAX_SEGMENT_RAW, pushVarint, writeHeader, zigzag } from '../../../src/delta/format.js';
+import { MemoryFile } from '../../../src/delta/memory-file.js';
+import { expectRejectCode } from '../expect-code.js';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** A deterministic pseudo-random generator (xorshift32). */
+function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s % n;
+  };
+}
+
+function randomBytes(size: number, rand: (n: number) => number): Buffer {
+  const b = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) b[i] = rand(256);
+  return b;
+}
+
+async function apply(old: Uint8Array, patch: Uint8Array, newSize: number, expected: string, signal?: AbortSignal): Promise<Buffer> {
+  const out = new MemoryFile();
+  await applyPatch({ old: new MemoryFile(old), patch: new MemoryFile(patch), patchSize: patch.length, out, signal }, { oldSize: old.length, newSize, sha256: expected });
+  return out.contents;
+}
+
+/** Random valid operations turning `old` into a new file; returns the new file and the operations. */
+function randomEdit(old: Buffer, rand: (n: number) => number): { next: Buffer; controls: ControlTriple[] } {
+  const parts: Buffer[] = [];
+  const controls: ControlTriple[] = [];
+  let oldPos = 0;
+  const ops = 1 + rand(12);
+  for (let i = 0; i < ops; i++) {
+    const add = oldPos < old.length ? rand(Math.min(old.length - oldPos, 5000) + 1) : 0;
+    const piece = Buffer.from(old.subarray(oldPos, oldPos + add));
+    for (let k = 0; k < piece.length; k++) if (rand(50) === 0) piece[k] = rand(256); // scattered changes
+    const insert = rand(3) === 0 ? rand(300) : 0;
+    parts.push(piece, randomBytes(insert, rand));
+    const target = rand(old.length + 1);
+    const seek = target - (oldPos + add);
+    controls.push({ add, insert, seek });
+    oldPos = target;
+  }
+  return { next: Buffer.concat(parts), controls };
+}
+
+describe('round trips through the encoder', () => {
+  it('rebuilds the new file exactly for 150 random (old, new, operations), with segments as small as 64 bytes', async () => {
+    for (let seed = 1; seed <= 150; seed++) {
+      const rand = rng(seed);
+      const old = randomBytes(rand(20_000), rand);
+      const { next, controls } = randomEdit(old, rand);
+      const segmentBytes = [64, 1000, MAX_SEGMENT_RAW][seed % 3]!;
+      const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes });
+      const out = await apply(old, patch, next.length, sha(next));
+      expect(out.equals(next), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('handles an empty old file, an empty new file, and identical files', async () => {
+    const a = randomBytes(5000, rng(7));
+    for (const [old, next, controls] of [
+      [Buffer.alloc(0), a, [{ add: 0, insert: a.length, seek: 0 }]],
+      [a, a, [{ add: a.length, insert: 0, seek: 0 }]],
+      [a, Buffer.alloc(0), []],
+    ] as [Buffer, Buffer, ControlTriple[]][]) {
+      const patch = await encodePatch(old, next, controls, { quality: 1 });
+      expect((await apply(old, patch, next.length, sha(next))).equals(next)).toBe(true);
+    }
+  });
+
+  it('folds seek-only operations into the previous one and drops trailing ones', async () => {
+    const old = randomBytes(4000, rng(3));
+    const next = Buffer.concat([old.subarray(2000, 3000), old.subarray(0, 1000)]);
+    const controls = [
+      { add: 0, insert: 0, seek: 2000 },
+      { add: 1000, insert: 0, seek: 0 },
+      { add: 0, insert: 0, seek: -3000 },
+      { add: 1000, insert: 0, seek: 0 },
+      { add: 0, insert: 0, seek: 77 },
+    ];
+    const patch = await encodePatch(old, next, controls, { quality: 1 });
+    expect((await apply(old, patch, next.length, sha(next))).equals(next)).toBe(true);
+  });
+
+  it('refuses to encode operations outside the files (the publisher drops such a patch)', async () => {
+    const old = randomBytes(100, rng(1));
+    await expect(encodePatch(old, old, [{ add: 101, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
+    await expect(encodePatch(old, old, [{ add: 50, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
+    await expect(encodePatch(old, old, [{ add: 0, insert: 0, seek: -5 }, { add: 100, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
+  });
+
+  it('a well-formed patch applied to the wrong old file: CHECKSUM_MISMATCH', async () => {
+    const old = randomBytes(3000, rng(11));
+    const next = Buffer.from(old);
+    next[5] = next[5]! ^ 1;
+    const patch = await encodePatch(old, next, [{ add: 3000, insert: 0, seek: 0 }], { quality: 1 });
+    const other = Buffer.from(old);
+    other[2000] = other[2000]! ^ 1;
+    await expectRejectCode(apply(other, patch, next.length, sha(next)), 'CHECKSUM_MISMATCH');
+  });
+
+  it('stops with ABORTED when its signal fires', async () => {
+    const old = randomBytes(200_000, rng(5));
+    const controls = Array.from({ length: 4000 }, () => ({ add: 50, insert: 0, seek: 0 }));
+    const patch = await encodePatch(old, old, controls, { quality: 1 });
+    const controller = new AbortController();
+    controller.abort();
+    await expectRejectCode(apply(old, patch, old.length, sha(old), controller.signal), 'ABORTED');
+  });
+});
+
+/** Raw stream contents, compressed one segment each, behind a header claiming `oldSize` -> `newSize`. */
+function craft(oldSize: number, newSize: number, streams: (number[] | Buffer)[], rawOverride?: (s: number, raw: number) => number): Buffer {
+  const compressed = streams.map((s) => brotliCompressSync(Buffer.from(s)));
+  const header = writeHeader(
+    oldSize,
+    newSize,
+    streams.map((s, i) => [{ raw: rawOverride ? rawOverride(i, s.length) : s.length, compressed: compressed[i]!.length }]),
+  );
+  return Buffer.concat([header, ...compressed]);
+}
+
+function ctrl(...triples: [number, number, number][]): number[] {
+  const out: number[] = [];
+  for (const [x, y, z] of triples) {
+    pushVarint(out, x);
+    pushVarint(out, y);
+    pushVarint(out, zigzag(z));
+  }
+  return out;
+}
+
+function groups(...pairs: [number, number, number[]][]): number[] {
+  const out: number[] = [];
+  for (const [zeros, count, literals] of pairs) {
+    pushVarint(out, zeros);
+    pushVarint(out, count);
+    out.push(...literals);
+  }
+  return out;
+}
+
+describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED before anything out of range is written', () => {
+  const OLD = randomBytes(100, rng(9));
+  const any = sha(Buffer.alloc(0));
+  const cases: [string, Buffer, number][] = [
+    ['an operation adding past the new size', craft(100, 10, [ctrl([11, 0, 0]), groups([11, 0, []]), []]), 10],
+    ['an operation inserting past the new size', craft(100, 10, [ctrl([0, 11, 0]), [], Buffer.alloc(11)]), 10],
+    ['an operation reading past the end of the old file', craft(100, 120, [ctrl([120, 0, 0]), groups([120, 0, []]), []]), 120],
+    ['a seek to a negative old position, then a read', craft(100, 20, [ctrl([10, 0, -50], [10, 0, 0]), groups([10, 0, []], [10, 0, []]), []]), 20],
+    ['a seek far past the old file, then a read', craft(100, 20, [ctrl([10, 0, 1_000_000], [10, 0, 0]), groups([10, 0, []], [10, 0, []]), []]), 20],
+    ['an empty operation (would never end)', craft(100, 10, [ctrl([0, 0, 0]), [], []]), 10],
+    ['a number of nine bytes', craft(100, 10, [[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0, 0], [], []]), 10],
+    ['a number that is not minimally encoded', craft(100, 10, [[0x8a, 0x00, 0, 0], groups([10, 0, []]), []]), 10],
+    ['a control stream that ends early', craft(100, 20, [ctrl([10, 0, 0]), groups([10, 0, []]), []]), 20],
+    ['a control stream cut inside a number', craft(100, 20, [[0x8a], [], []]), 20],
+    ['a delta stream that ends early', craft(100, 20, [ctrl([20, 0, 0]), groups([10, 0, []]), []]), 20],
+    ['an extra stream that ends early', craft(100, 20, [ctrl([0, 20, 0]), [], Buffer.alloc(10)]), 20],
+    ['bytes left over in the control stream', craft(100, 10, [ctrl([10, 0, 0], [5, 0, 0]), groups([10, 0, []]), []]), 10],
+    ['bytes left over in the delta stream', craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []], [1, 0, []]), []]), 10],
+    ['bytes left over in the extra stream', craft(100, 10, [ctrl([0, 10, 0]), [], Buffer.alloc(11)]), 10],
+    ['a delta group of zero bytes', craft(100, 10, [ctrl([10, 0, 0]), groups([0, 0, []], [10, 0, []]), []]), 10],
+    ['a delta group longer than its operation', craft(100, 10, [ctrl([10, 0, 0]), groups([11, 0, []]), []]), 10],
+    ['delta literals running past their segment', craft(100, 10, [ctrl([10, 0, 0]), [0, 10, 1, 2], []]), 10],
+    ['a segment that decompresses to more than its header says (a bomb)', craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []]), []], (s, raw) => (s === 1 ? raw - 1 : raw)), 10],
+    ['a segment that decompresses to less than its header says', craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []]), []], (s, raw) => (s === 0 ? raw + 1 : raw)), 10],
+  ];
+  for (const [name, patch, newSize] of cases) {
+    it(name, async () => {
+      await expectRejectCode(apply(OLD, patch, newSize, any), 'PATCH_FAILED');
+    });
+  }
+
+  it('a segment of corrupt brotli data', async () => {
+    const patch = craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []]), []]);
+    // The first bytes of the control segment, right after the 48-byte header and its 3 table entries.
+    const at = 48 + 3 * 8;
+    for (let i = at; i < at + 4; i++) patch[i] = patch[i]! ^ 0x55;
+    await expectRejectCode(apply(OLD, patch, 10, any), 'PATCH_FAILED');
+  });
+
+  it('a real compression bomb: 64 MiB of zeros declared as 1000 bytes', async () => {
+    const bomb = brotliCompressSync(Buffer.alloc(64 * 1024 * 1024));
+    const header = writeHeader(100, 10, [[{ raw: 1000, compressed: bomb.length }], [{ raw: 0, compressed: 1 }], [{ raw: 0, compressed: 1 }]]);
+    const empty = brotliCompressSync(Buffer.alloc(0));
+    const fixed = writeHeader(100, 10, [[{ raw: 1000, compressed: bomb.length }], [{ raw: 0, compressed: empty.length }], [{ raw: 0, compressed: empty.length }]]);
+    expect(fixed.length).toBe(header.length);
+    await expectRejectCode(apply(OLD, Buffer.concat([fixed, bomb, empty, empty]), 10, any), 'PATCH_FAILED');
+  });
+
+  it('header checks: magic, codec, reserved bytes, sizes against the manifest, segment sizes against the patch', async () => {
+    const good = craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []]), []]);
+    const mutate = (at: number, value: number): Buffer => {
+      const b = Buffer.from(good);
+      b[at] = value;
+      return b;
+    };
+    await expectRejectCode(apply(OLD, mutate(0, 0x58), 10, any), 'PATCH_FAILED'); // magic
+    await expectRejectCode(apply(OLD, mutate(8, 2), 10, any), 'PATCH_FAILED'); // codec
+    await expectRejectCode(apply(OLD, mutate(12, 1), 10, any), 'PATCH_FAILED'); // reserved
+    await expectRejectCode(apply(OLD, mutate(16, 99), 10, any), 'PATCH_FAILED'); // old size 99 != 100
+    await expectRejectCode(apply(OLD, good, 11, any), 'PATCH_FAILED'); // new size disagrees with the manifest
+    await expectRejectCode(apply(OLD, good.subarray(0, good.length - 1), 10, any), 'PATCH_FAILED'); // truncated
+    await expectRejectCode(apply(OLD, Buffer.concat([good, Buffer.alloc(1)]), 10, any), 'PATCH_FAILED'); // trailing byte
+    await expectRejectCode(apply(OLD, good.subarray(0, 20), 10, any), 'PATCH_FAILED'); // shorter than the header
+    await expectRejectCode(apply(OLD, mutate(32, 0), 10, any), 'PATCH_FAILED'); // a stream without segments
+    const huge = Buffer.from(good);
+    huge.writeUInt32LE(MAX_SEGMENT_RAW + 1, 48 + 4); // a control segment larger than any segment may be
+    await expectRejectCode(apply(OLD, huge, 10, any), 'PATCH_FAILED');
+  });
+
+  it('random corruption of a valid patch never escapes as anything but a typed error', async () => {
+    const rand = rng(99);
+    const old = randomBytes(5000, rand);
+    const { next, controls } = randomEdit(old, rand);
+    const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes: 256 });
+    for (let i = 0; i < 300; i++) {
+      const bad = Buffer.from(patch);
+      const flips = 1 + rand(4);
+      for (let k = 0; k < flips; k++) bad[rand(bad.length)] = rand(256);
+      const result = await apply(old, bad, next.length, sha(next)).then(
+        (out) => (out.equals(next) ? 'same' : 'different'),
+        (err: unknown) => (err as { code?: string }).code ?? String(err),
+      );
+      expect(['same', 'PATCH_FAILED', 'CHECKSUM_MISMATCH'], `flip ${i}`).toContain(result);
+    }
+  });
+});
