@@ -166,6 +166,10 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
       hash.update(slice);
       filled += take;
       pos += take;
+      // Counted as they enter a chunk, not as the piece arrives: a piece that spans a
+      // chunk end is not reported until the chunk before is delivered, so the bytes
+      // reported but not yet kept never exceed one chunk per connection.
+      ctx.onBytes(take);
       if (filled === buffer.length) {
         const actual = hash.digest('hex');
         const mine = whole ? ctx.wanted(index) : true;
@@ -212,7 +216,6 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
   const onPiece = (piece: Buffer): PieceResult => {
     const t0 = ctx.clock.now();
     const accept = (): PieceResult => {
-      ctx.onBytes(piece.length);
       received += piece.length;
       return consume(piece, 0, t0);
     };
