@@ -12,13 +12,14 @@ import { type ChannelCache, type CheckOutcome, checkForUpdate, emptyChannelCache
 import { type Emit, type FlowContext, createFlowContext, loadConfig } from './flow/context.js';
 import { stageRelease } from './flow/download.js';
 import { type ConfirmResult, confirmTrial, revert, switchToUpdate } from './flow/switch.js';
-import { type QuietWindow, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
+import { type QuietWindow, type ScheduleSettings, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
+import { fetchChannel } from './flow/check.js';
 import { systemClock, systemRandom } from './io/clock.js';
 import { nodeFileSystem } from './io/file-system.js';
 import { Throttle } from './transfer/throttle.js';
 import { type ResolvedConfig, type UpdaterOptions, checkOptions } from './options.js';
 import { BUSY, type Phase, type PhaseEvent, nextPhase } from './lifecycle.js';
-import type { NotAvailableReason } from './policy/eligibility.js';
+import { type NotAvailableReason, downloadStopReason } from './policy/eligibility.js';
 import { loadJournal, requireJournal } from './slots/journal-store.js';
 import { type RootLayout, rootLayout } from './slots/layout.js';
 import { type RootLock, lockRoot } from './slots/lock.js';
@@ -102,7 +103,7 @@ export class Updater {
   #lock: RootLock | null = null;
   readonly #throttle: Throttle;
   readonly #channelCache: ChannelCache = emptyChannelCache();
-  #auto: { readonly controller: AbortController; readonly done: Promise<void> } | null = null;
+  #auto: { readonly controller: AbortController; readonly done: Promise<void>; readonly settings: ScheduleSettings } | null = null;
   #channel: { readonly name: string; readonly allowDowngrade: boolean } | null = null;
 
   constructor(options: UpdaterOptions) {
@@ -170,12 +171,8 @@ export class Updater {
     void this.stopAutoUpdate();
     const controller = new AbortController();
     const clock = this.#options.clock ?? systemClock;
-    const random = (): number => Buffer.from((this.#options.random ?? systemRandom)(4)).readUInt32LE(0) / 2 ** 32;
-    const settings = { intervalMs, jitter, maxBackoffMs, quiet };
-    const minuteOfDay = (t: number): number => {
-      const d = new Date(t);
-      return d.getHours() * 60 + d.getMinutes();
-    };
+    const random = (): number => this.#uniform();
+    const settings: ScheduleSettings = { intervalMs, jitter, maxBackoffMs, quiet };
     const loop = async (): Promise<void> => {
       let errors = 0;
       // The first delay is drawn from the steady-state spread of the later ones (a
@@ -198,13 +195,15 @@ export class Updater {
           errors = 0;
         } catch (err) {
           if (controller.signal.aborted) return;
-          // Another call of the app's own was running: not the origin's fault.
-          if (!(err instanceof UpdateError && err.code === 'INVALID_STATE')) errors++;
+          // Another call of the app's own was running, or the operator stopped the
+          // download: not the origin's fault, no backoff.
+          const benign = err instanceof UpdateError && (err.code === 'INVALID_STATE' || (err.code === 'ABORTED' && err.details.channel !== undefined));
+          if (!benign) errors++;
         }
         delay = nextCheckDelay(settings, { now: clock.now(), errors, maxAgeMs: this.#channelCache.maxAgeMs, random: random(), minuteOfDay });
       }
     };
-    this.#auto = { controller, done: loop() };
+    this.#auto = { controller, done: loop(), settings };
   }
 
   /** Stops {@link startAutoUpdate}; resolves when a check or download in progress has stopped. */
@@ -277,7 +276,14 @@ export class Updater {
       const journal = await requireJournal(ctx.fs, ctx.layout);
       const slot = writableSlot(journal);
       const fullUpdate = checked.decision.available && checked.decision.fullUpdate;
-      await stageRelease(ctx, journal, slot, checked.release!, { signal: options.signal, fullUpdate });
+      const watch = this.#watchChannel(ctx, journal, info.version, options.signal);
+      try {
+        await stageRelease(ctx, journal, slot, checked.release!, { signal: watch.signal, fullUpdate });
+      } catch (err) {
+        throw watch.stopped ?? err;
+      } finally {
+        watch.stop();
+      }
       this.#emit('update-downloaded', info);
       return ['downloaded', info];
     });
@@ -331,6 +337,60 @@ export class Updater {
     return describeJournal(this.#layout.root, this.#phase, await loadJournal(fs, this.#layout));
   }
 
+  /**
+   * While automatic updates run, a download keeps checking the channel on their
+   * schedule (conditional, so mostly 304s): a halt or a revoke of the version being
+   * fetched stops it at the next check, with the verified chunks kept for a resume.
+   */
+  #watchChannel(ctx: FlowContext, journal: Journal, version: string, outer: AbortSignal | undefined): { signal: AbortSignal; stopped: UpdateError | null; stop(): void } {
+    const controller = new AbortController();
+    const onOuter = (): void => controller.abort(outer!.reason);
+    if (outer?.aborted) onOuter();
+    else outer?.addEventListener('abort', onOuter, { once: true });
+    const watch = {
+      signal: controller.signal,
+      stopped: null as UpdateError | null,
+      stop: (): void => {
+        outer?.removeEventListener('abort', onOuter);
+        ended.abort();
+      },
+    };
+    const ended = new AbortController();
+    const settings = this.#auto?.settings;
+    if (!settings) return watch;
+    const running = journal.slots[journal.active].version;
+    const poll = async (): Promise<void> => {
+      while (!ended.signal.aborted && !controller.signal.aborted) {
+        const delay = nextCheckDelay(settings, { now: ctx.clock.now(), errors: 0, maxAgeMs: this.#channelCache.maxAgeMs, random: this.#uniform(), minuteOfDay });
+        await ctx.clock.sleep(delay, ended.signal);
+        if (ended.signal.aborted) return;
+        const { doc, trust } = await fetchChannel(ctx, ended.signal, this.#channelCache);
+        const reason = downloadStopReason(doc, version, {
+          platform: ctx.config.platform,
+          currentVersion: running,
+          bad: journal.bad,
+          ring: ctx.config.ring,
+          installId: trust.installId,
+          allowDowngrade: ctx.config.allowDowngrade,
+        });
+        if (reason) {
+          watch.stopped = new UpdateError('ABORTED', `the download of ${version} stopped: the channel ${reason === 'halted' ? 'halted the rollout' : `revoked ${version}`}`, {
+            details: { channel: reason, version },
+          });
+          controller.abort(watch.stopped);
+          return;
+        }
+      }
+    };
+    // A failed check does not stop a download that is going well.
+    void poll().catch(() => undefined);
+    return watch;
+  }
+
+  #uniform(): number {
+    return Buffer.from((this.#options.random ?? systemRandom)(4)).readUInt32LE(0) / 2 ** 32;
+  }
+
   /** Runs one lifecycle step under the phase table and the root lock. */
   async #step<T>(event: PhaseEvent, body: (ctx: FlowContext) => Promise<[PhaseEvent, T]>): Promise<T> {
     const from = this.#phase;
@@ -364,6 +424,12 @@ export class Updater {
   readonly #emit: Emit = (event, ...args) => {
     this.#events.emit(event, ...args);
   };
+}
+
+/** Minutes after local midnight (the local time zone is read here, outside the pure schedule). */
+function minuteOfDay(t: number): number {
+  const d = new Date(t);
+  return d.getHours() * 60 + d.getMinutes();
 }
 
 /** The public view of a journal. */

@@ -69,3 +69,15 @@ export function decideUpdate(doc: ChannelDocument, facts: InstallFacts): Decisio
     doc.minimumVersion !== null && facts.currentVersion !== null && semver.lt(facts.currentVersion, doc.minimumVersion);
   return { available: true, version, pointer, critical: doc.critical, fullUpdate };
 }
+
+/**
+ * Whether a download of `version` already under way should stop, judged on a channel
+ * document fetched during it: the operator halted the rollout or revoked that
+ * version. A download escaping a revoked running version is not stopped by a halt
+ * (halts do not apply to it, as in {@link decideUpdate}).
+ */
+export function downloadStopReason(doc: ChannelDocument, version: string, facts: InstallFacts): 'halted' | 'revoked' | null {
+  if (doc.revoked.includes(version)) return 'revoked';
+  const decision = decideUpdate(doc, facts);
+  return !decision.available && decision.reason === 'halted' ? 'halted' : null;
+}

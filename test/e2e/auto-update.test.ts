@@ -146,4 +146,49 @@ describe('channels and rollout at run time', () => {
     });
     expect(await updater.checkForUpdates({ ignoreRollout: true })).toMatchObject({ available: false, reason: 'halted' });
   });
+
+  it('a halt stops a download in progress at the next check; after resume it continues from the kept chunks', async () => {
+    const root = await feed.install();
+    await feed.publish('2.0.0', { payloadBytes: 1024 * 1024 });
+    const { editChannel } = await import('../../src/publish/channel-doc.js');
+    const setHalted = (halted: boolean) =>
+      editChannel({ feedDir: feed.feed, channel: 'stable', keys: [feed.key] }, (c) => {
+        c.rollout = { ...c.rollout, halted };
+      });
+    const clock = fastClock();
+    // Throttled in simulated time: the download spans many check intervals.
+    const updater = new Updater(feed.options(root, { clock, maxBytesPerSecond: 16 * 1024 }));
+    const errors: { code: string; details: Record<string, unknown> }[] = [];
+    updater.on('error', (e) => errors.push(e));
+    const downloaded: string[] = [];
+    updater.on('update-downloaded', (info) => downloaded.push(info.version));
+    let transferred = 0;
+    updater.on('download-progress', (p) => (transferred = p.transferred));
+    updater.startAutoUpdate({ intervalMs: 60_000, jitter: 0 });
+    while (transferred === 0) await new Promise((r) => setTimeout(r, 5));
+    await setHalted(true);
+    while (errors.length === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(errors[0]).toMatchObject({ code: 'ABORTED', details: { channel: 'halted', version: '2.0.0' } });
+    const stoppedAt = transferred;
+    expect(stoppedAt).toBeLessThan(1024 * 1024);
+    expect(downloaded).toEqual([]);
+    expect((await updater.status()).slots.b).toMatchObject({ status: 'invalid' });
+    // While halted, later checks start nothing new.
+    const before = feed.requests.filter((r) => r.path.includes('/blobs/')).length;
+    const checksBefore = channelRequests().length;
+    while (channelRequests().length < checksBefore + 3) await new Promise((r) => setTimeout(r, 5));
+    expect(feed.requests.filter((r) => r.path.includes('/blobs/')).length).toBe(before);
+    expect(downloaded).toEqual([]);
+
+    // Resumed: the download picks up where it stopped instead of starting over.
+    let resumedTotal = 0;
+    updater.on('download-progress', (p) => (resumedTotal = p.total));
+    updater.setThrottle(0);
+    await setHalted(false);
+    while (downloaded.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await updater.stopAutoUpdate();
+    expect(downloaded).toEqual(['2.0.0']);
+    expect(resumedTotal).toBeLessThan(1024 * 1024 - stoppedAt + 5 * 64 * 1024);
+    expect((await updater.status()).slots.b).toMatchObject({ version: '2.0.0', status: 'staged' });
+  });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ChannelDocument } from '../../../src/manifest/channel.js';
 import { rolloutBucket } from '../../../src/policy/bucket.js';
-import { type InstallFacts, decideUpdate } from '../../../src/policy/eligibility.js';
+import { type InstallFacts, decideUpdate, downloadStopReason } from '../../../src/policy/eligibility.js';
 
 const POINTER = { url: 'releases/2.0.0/linux-x64.json', sha256: 'a'.repeat(64), size: 100 };
 const ID = createHash('sha256').update('install').digest('hex').slice(0, 32);
@@ -122,3 +122,23 @@ describe('decideUpdate', () => {
     });
   });
 });
+
+describe('downloadStopReason', () => {
+  it('stops a download when the rollout is halted or the version being fetched is revoked', () => {
+    expect(downloadStopReason(channel(), '2.0.0', facts())).toBeNull();
+    expect(downloadStopReason(channel({ rollout: { rings: { '*': 100 }, halted: true } }), '2.0.0', facts())).toBe('halted');
+    expect(downloadStopReason(channel({ revoked: ['2.0.0'] }), '2.0.0', facts())).toBe('revoked');
+    // The channel moved on to 2.0.1 and revoked 2.0.0, which we were fetching.
+    const moved = channel({ release: { version: '2.0.1', platforms: { 'linux-x64': POINTER } }, revoked: ['2.0.0'] });
+    expect(downloadStopReason(moved, '2.0.0', facts())).toBe('revoked');
+  });
+
+  it('does not stop for a lowered percentage or a newer release, nor halt a download escaping a revoked running version', () => {
+    expect(downloadStopReason(channel(rings({ '*': 0 })), '2.0.0', facts())).toBeNull();
+    const newer = channel({ release: { version: '2.0.1', platforms: { 'linux-x64': POINTER } } });
+    expect(downloadStopReason(newer, '2.0.0', facts())).toBeNull();
+    const escape = channel({ rollout: { rings: { '*': 100 }, halted: true }, revoked: ['1.0.0'] });
+    expect(downloadStopReason(escape, '2.0.0', facts())).toBeNull();
+  });
+});
+
