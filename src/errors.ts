@@ -8,8 +8,9 @@
  * @module
  */
 
-/** Every error code twinslot can raise, with the reason a user sees in the docs. */
-export const ERROR_CODES = {
+// The table itself. Its keys make the code union; its strings are the descriptions
+// that `npm run docs` writes into docs/error-codes.md (scripts/error-codes.mjs).
+const TABLE = {
   INVALID_OPTIONS: 'An option passed to a constructor or method is missing or malformed.',
   INVALID_MANIFEST:
     'A channel document, release manifest or key document is malformed: wrong type, missing field, unknown document type or spec version.',
@@ -31,8 +32,24 @@ export const ERROR_CODES = {
   IO: 'A file system operation failed for a reason other than a full disk.',
 } as const satisfies Record<string, string>;
 
-/** A stable machine-readable error code. */
-export type UpdateErrorCode = keyof typeof ERROR_CODES;
+/**
+ * A stable machine-readable error code: one of the keys of {@link ERROR_CODES}.
+ *
+ * @useDeclaredType
+ */
+export type UpdateErrorCode = keyof typeof TABLE;
+
+/**
+ * Every error code twinslot can raise, mapped to what it means. This object is the one
+ * source of the codes: the {@link UpdateErrorCode} union is its keys, and the error-code
+ * reference (docs/error-codes.md) is generated from it.
+ *
+ * @example
+ * ```ts
+ * console.log(ERROR_CODES.ROLLBACK_REJECTED); // 'A channel document has a lower sequence ...'
+ * ```
+ */
+export const ERROR_CODES: Readonly<Record<UpdateErrorCode, string>> = TABLE;
 
 const BRAND = Symbol.for('twinslot.UpdateError');
 
@@ -67,12 +84,24 @@ export class UpdateError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
-  /** A JSON-safe view for logs and reports. */
-  toJSON(): { name: string; code: UpdateErrorCode; message: string; details: Record<string, unknown> } {
+  /** A JSON-safe view for logs and reports (the cause is left out: it may not serialize). */
+  toJSON(): {
+    /** Always `'UpdateError'`. */
+    name: string;
+    /** The stable code. */
+    code: UpdateErrorCode;
+    /** The human-readable message. */
+    message: string;
+    /** The JSON-safe facts. */
+    details: Record<string, unknown>;
+  } {
     return { name: this.name, code: this.code, message: this.message, details: this.details };
   }
 
-  // `instanceof` keeps working when two copies of twinslot are loaded.
+  /**
+   * Makes `err instanceof UpdateError` true for an UpdateError from any copy of twinslot
+   * (two copies are loaded when, say, an app and a plugin each bundle one).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return isUpdateError(value);
   }
