@@ -12,7 +12,7 @@ import { type ChannelCache, type CheckOutcome, checkForUpdate, emptyChannelCache
 import { type Emit, type FlowContext, createFlowContext, loadConfig } from './flow/context.js';
 import { stageRelease } from './flow/download.js';
 import { type ConfirmResult, confirmTrial, revert, switchToUpdate } from './flow/switch.js';
-import { type QuietWindow, type ScheduleSettings, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
+import { type QuietWindow, type ScheduleSettings, firstCheckDelay, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
 import { fetchChannel } from './flow/check.js';
 import { systemClock, systemRandom } from './io/clock.js';
 import { nodeFileSystem } from './io/file-system.js';
@@ -175,13 +175,7 @@ export class Updater {
     const settings: ScheduleSettings = { intervalMs, jitter, maxBackoffMs, quiet };
     const loop = async (): Promise<void> => {
       let errors = 0;
-      // The first delay is drawn from the steady-state spread of the later ones (a
-      // uniform start for the fixed part, a falling ramp over the jittered part), so a
-      // fleet started together is already evenly spread: no burst in the first hour.
-      const a = intervalMs * (1 - jitter);
-      const b = intervalMs * (1 + jitter);
-      const u = random();
-      let delay = u * intervalMs < a ? u * intervalMs : b - Math.sqrt(2 * intervalMs * (b - a) * (1 - u));
+      let delay = firstCheckDelay(settings, { now: clock.now(), random: random(), minuteOfDay });
       for (;;) {
         try {
           await clock.sleep(delay, controller.signal);

@@ -61,7 +61,28 @@ export function nextCheckDelay(s: ScheduleSettings, f: ScheduleFacts): number {
     delay = s.intervalMs * (1 - s.jitter + 2 * s.jitter * f.random);
   }
   if (f.maxAgeMs !== null) delay = Math.max(delay, f.maxAgeMs);
-  // Out of quiet windows: step forward a minute at a time (at most a day).
+  return leaveQuiet(s, f, delay);
+}
+
+/**
+ * Milliseconds until the first check after automatic updates start. It is drawn from
+ * the steady-state spread of the later delays (uniform over the fixed part of the
+ * interval, a falling ramp over the jittered part), so a fleet started together (a
+ * power cut, a morning boot) is spread evenly from the first hour on. A start inside
+ * a quiet window (a device rebooted at night) waits for the window's end like any
+ * other check.
+ */
+export function firstCheckDelay(s: ScheduleSettings, f: Pick<ScheduleFacts, 'now' | 'random' | 'minuteOfDay'>): number {
+  const a = s.intervalMs * (1 - s.jitter);
+  const b = s.intervalMs * (1 + s.jitter);
+  const u = f.random;
+  const delay = u * s.intervalMs < a ? u * s.intervalMs : b - Math.sqrt(2 * s.intervalMs * (b - a) * (1 - u));
+  return leaveQuiet(s, f, delay);
+}
+
+/** Moves a check due in `delay` ms out of the quiet windows, adding jitter when it moved. */
+function leaveQuiet(s: ScheduleSettings, f: Pick<ScheduleFacts, 'now' | 'random' | 'minuteOfDay'>, delay: number): number {
+  // Step forward a minute at a time (at most a day).
   let at = f.now + delay;
   for (let guard = 0; guard < 1440 && s.quiet.some((w) => inWindow(f.minuteOfDay(at), w)); guard++) at += 60_000;
   if (at !== f.now + delay) at += f.random * Math.min(s.intervalMs, 15 * 60_000) * s.jitter;

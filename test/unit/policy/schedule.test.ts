@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nextCheckDelay, parseQuietWindow } from '../../../src/policy/schedule.js';
+import { type ScheduleSettings, firstCheckDelay, nextCheckDelay, parseQuietWindow } from '../../../src/policy/schedule.js';
 
 const HOUR = 3_600_000;
-const settings = { intervalMs: HOUR, jitter: 1, maxBackoffMs: 24 * HOUR, quiet: [] };
+const settings: ScheduleSettings = { intervalMs: HOUR, jitter: 1, maxBackoffMs: 24 * HOUR, quiet: [] };
 const utcMinute = (t: number): number => new Date(t).getUTCHours() * 60 + new Date(t).getUTCMinutes();
 const facts = (over: Partial<Parameters<typeof nextCheckDelay>[1]> = {}) => ({ now: Date.UTC(2026, 0, 1, 12), errors: 0, maxAgeMs: null, random: 0.5, minuteOfDay: utcMinute, ...over });
 
@@ -44,5 +44,35 @@ describe('nextCheckDelay', () => {
   it('parses quiet windows strictly', () => {
     expect(parseQuietWindow('00:00-23:59')).toEqual({ from: 0, to: 1439 });
     for (const bad of ['24:00-01:00', '9:00-10:00', '09:00', '09:00-10:60', '']) expect(() => parseQuietWindow(bad)).toThrow(RangeError);
+  });
+});
+
+describe('firstCheckDelay', () => {
+  const first = (over: Partial<typeof settings> = {}, random = 0.5, now = Date.UTC(2026, 0, 1, 12)) => firstCheckDelay({ ...settings, ...over }, { now, random, minuteOfDay: utcMinute });
+
+  it('spreads a fleet started together over the steady-state range of later delays', () => {
+    // jitter 1: a falling ramp over [0, 2 x interval]; u = 0 -> 0, u -> 1 -> the far end.
+    expect(first({}, 0)).toBe(0);
+    expect(first({}, 0.999999)).toBeGreaterThan(1.99 * HOUR);
+    expect(first({}, 0.999999)).toBeLessThanOrEqual(2 * HOUR);
+    // jitter 0: uniform over one interval.
+    expect(first({ jitter: 0 }, 0.25)).toBe(HOUR / 4);
+    const delays = Array.from({ length: 1000 }, (_, i) => first({}, (i + 0.5) / 1000));
+    for (let i = 1; i < delays.length; i++) expect(delays[i]!).toBeGreaterThanOrEqual(delays[i - 1]!);
+    // The ramp puts as many first checks in the first hour as a steady fleet makes in an hour: 3/4 of them.
+    expect(delays.filter((d) => d < HOUR).length / 1000).toBeCloseTo(0.75, 2);
+  });
+
+  it('does not check inside a quiet window: a device started at night waits for the morning', () => {
+    const night = parseQuietWindow('22:00-06:30');
+    const at2300 = Date.UTC(2026, 0, 1, 23, 0);
+    const delay = first({ jitter: 0, quiet: [night] }, 0.5, at2300);
+    expect(new Date(at2300 + delay).toISOString()).toBe('2026-01-02T06:30:00.000Z');
+    // With jitter, the wake-up after the window is spread over up to 15 minutes.
+    const spread = first({ quiet: [night] }, 0.5, at2300);
+    expect(at2300 + spread).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 2, 6, 30));
+    expect(at2300 + spread).toBeLessThan(Date.UTC(2026, 0, 2, 6, 46));
+    // Outside the window nothing moves.
+    expect(first({ jitter: 0, quiet: [night] }, 0.5, Date.UTC(2026, 0, 1, 12))).toBe(HOUR / 2);
   });
 });
