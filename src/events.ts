@@ -72,6 +72,8 @@ export interface InstalledInfo extends UpdateInfo {
 export interface CommittedInfo {
   readonly version: string;
   readonly slot: SlotName;
+  /** The version the update came from (kept in the other slot), if any. */
+  readonly previousVersion: string | null;
 }
 
 export type RollbackReason = 'health-check-failed' | 'max-attempts' | 'state-loop' | 'revoked' | 'manual';

@@ -8,6 +8,18 @@
  */
 export { Updater, type AutoUpdateOptions, type CheckResult, type ConfirmResult, type InstallResult, type UpdaterStatus } from './updater.js';
 export type { UpdaterOptions } from './options.js';
+export type { LogFields, Logger } from './observe/logger.js';
+export type { AttemptKind, AttemptOutcome, ReportHook, UpdateReport } from './observe/report.js';
+export {
+  DIAGNOSTICS_CHANNELS,
+  type DiagnosticsMessages,
+  type PatchFallbackMessage,
+  type PhaseMessage,
+  type RetryMessage,
+  type RevertMessage,
+  type StepEndMessage,
+  type StepStartMessage,
+} from './observe/channels.js';
 export type {
   CommittedInfo,
   DownloadProgress,

@@ -15,6 +15,8 @@ import { type PublicKey, parsePublicKey } from './manifest/keys.js';
 import { checkPlatform } from './manifest/fields.js';
 import type { UpdateInfo } from './events.js';
 import type { RetryPolicy } from './transfer/retry.js';
+import { type Logger, checkLogger } from './observe/logger.js';
+import type { ReportHook } from './observe/report.js';
 
 /** Options of {@link Updater}. Only `installRoot` is required in code; the rest may come from `<root>/twinslot.json`. */
 export interface UpdaterOptions {
@@ -68,6 +70,18 @@ export interface UpdaterOptions {
   readonly headersTimeoutMs?: number;
   /** Longest silence inside a response body, ms (default 30 000). */
   readonly bodyTimeoutMs?: number;
+  /**
+   * Receives log lines at the points that matter: step starts and ends, phase
+   * changes (debug), retries, mirror failovers, patch fallbacks and reverts (warn),
+   * failures (error). Never per chunk. Default silent; `console` fits.
+   */
+  readonly logger?: Logger;
+  /**
+   * Called with an {@link UpdateReport} after every attempt (check, download,
+   * install, confirm, rollback), whatever its outcome. Not awaited; whatever it
+   * throws or rejects is logged through `logger` and never reaches the updater.
+   */
+  readonly report?: ReportHook;
   /** Injected boundaries, for tests and unusual hosts. */
   readonly clock?: Clock;
   readonly random?: RandomSource;
@@ -170,7 +184,8 @@ export function checkOptions(o: Partial<UpdaterOptions> | ClientConfigFile, wher
       if (problem) throw bad(`${where}: ${key}: ${problem}`);
     }
   }
-  for (const key of ['confirmDownload', 'confirmInstall'] as const) {
+  if (opts.logger !== undefined) checkLogger(opts.logger, where);
+  for (const key of ['confirmDownload', 'confirmInstall', 'report'] as const) {
     if (opts[key] !== undefined && typeof opts[key] !== 'function') throw bad(`${where}: ${key} must be a function`);
   }
 }

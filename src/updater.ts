@@ -25,6 +25,8 @@ import { type RootLayout, rootLayout } from './slots/layout.js';
 import { type RootLock, lockRoot } from './slots/lock.js';
 import { type Journal, type SlotName, type SlotStatus, otherSlot } from './slots/state-file.js';
 import { writableSlot } from './slots/transitions.js';
+import { Observer } from './observe/observer.js';
+import type { AttemptKind } from './observe/report.js';
 
 /** What `checkForUpdates()` resolves to. */
 export interface CheckResult {
@@ -102,6 +104,7 @@ export class Updater {
   #checked: CheckOutcome | null = null;
   #lock: RootLock | null = null;
   readonly #throttle: Throttle;
+  readonly #observer: Observer;
   readonly #channelCache: ChannelCache = emptyChannelCache();
   #auto: { readonly controller: AbortController; readonly done: Promise<void>; readonly settings: ScheduleSettings } | null = null;
   #channel: { readonly name: string; readonly allowDowngrade: boolean } | null = null;
@@ -113,6 +116,7 @@ export class Updater {
     this.#options = options;
     this.#layout = rootLayout(options.installRoot);
     this.#throttle = new Throttle(options.clock ?? systemClock, options.maxBytesPerSecond ?? 0);
+    this.#observer = new Observer(options.installRoot, options.logger, options.report, options.clock ?? systemClock);
   }
 
   /** Caps the download rate of every connection together, in bytes per second; 0 = unlimited. Applies within 100 ms, also mid-download. */
@@ -217,7 +221,7 @@ export class Updater {
    */
   setChannel(name: string, options: { allowDowngrade?: boolean } = {}): void {
     checkOptions({ installRoot: this.#layout.root, channel: name }, 'setChannel()');
-    this.#phase = nextPhase(this.#phase, 'forget'); // refuses while busy
+    this.#move(nextPhase(this.#phase, 'forget'), 'forget'); // refuses while busy
     this.#channel = { name, allowDowngrade: options.allowDowngrade ?? this.#options.allowDowngrade ?? false };
     this.#checked = null;
   }
@@ -386,36 +390,50 @@ export class Updater {
   }
 
   /** Runs one lifecycle step under the phase table and the root lock. */
-  async #step<T>(event: PhaseEvent, body: (ctx: FlowContext) => Promise<[PhaseEvent, T]>): Promise<T> {
-    const from = this.#phase;
-    this.#phase = nextPhase(from, event);
+  async #step<T>(event: PhaseEvent & AttemptKind, body: (ctx: FlowContext) => Promise<[PhaseEvent, T]>): Promise<T> {
+    this.#move(nextPhase(this.#phase, event), event);
+    // A download or install continues what the last check found.
+    const known = event === 'download' || event === 'install' ? this.#checked?.info : null;
+    this.#observer.begin(event, { fromVersion: known?.currentVersion ?? null, toVersion: known?.version ?? null });
+    let value: T;
     try {
       const ctx = await this.#context();
       this.#lock = await lockRoot(ctx.layout);
       try {
-        const [done, value] = await body(ctx);
-        this.#phase = nextPhase(this.#phase, done);
-        return value;
+        const [done, result] = await body(ctx);
+        this.#move(nextPhase(this.#phase, done), done);
+        value = result;
       } finally {
         const lock = this.#lock;
         this.#lock = null;
         await lock.release();
       }
     } catch (err) {
-      if (BUSY.has(this.#phase)) this.#phase = nextPhase(this.#phase, 'fail');
+      if (BUSY.has(this.#phase)) this.#move(nextPhase(this.#phase, 'fail'), 'fail');
       const error = isUpdateError(err) ? err : new UpdateError('IO', err instanceof Error ? err.message : String(err), { cause: err });
+      this.#observer.end({ error });
       if (this.#events.listenerCount('error') > 0) this.#emit('error', error);
       throw error;
     }
+    this.#observer.end({ value });
+    return value;
+  }
+
+  /** Every phase change goes through here, so the observer sees each one. */
+  #move(to: Phase, event: PhaseEvent): void {
+    const from = this.#phase;
+    this.#phase = to;
+    this.#observer.phase(from, to, event);
   }
 
   async #context(): Promise<FlowContext> {
     this.#config ??= await loadConfig(this.#options, this.#layout);
     const config = this.#channel ? { ...this.#config, channel: this.#channel.name, allowDowngrade: this.#channel.allowDowngrade } : this.#config;
-    return createFlowContext(this.#options, this.#layout, config, this.#emit, this.#throttle);
+    return createFlowContext(this.#options, this.#layout, config, this.#emit, this.#throttle, this.#observer.flow);
   }
 
   readonly #emit: Emit = (event, ...args) => {
+    this.#observer.event(event, args);
     this.#events.emit(event, ...args);
   };
 }

@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, type RetryPolicy } from '../transfer/retry.js';
 import { Throttle } from '../transfer/throttle.js';
 import type { RootLayout } from '../slots/layout.js';
 import type { HttpSettings } from '../transfer/http.js';
+import { type FlowObserver, quietFlowObserver } from '../observe/observer.js';
 
 export type Emit = <K extends keyof UpdaterEvents>(event: K, ...args: UpdaterEvents[K]) => void;
 
@@ -43,6 +44,8 @@ export interface FlowContext {
   readonly config: ResolvedConfig;
   readonly trust: TrustedKeys;
   readonly emit: Emit;
+  /** Retries, received bytes and log lines go to the Updater's observer. */
+  readonly observe: FlowObserver;
 }
 
 /** Builds the context from options and the resolved configuration. */
@@ -52,6 +55,7 @@ export function createFlowContext(
   config: ResolvedConfig,
   emit: Emit,
   throttle?: Throttle,
+  observe: FlowObserver = quietFlowObserver,
 ): FlowContext {
   const clock = options.clock ?? systemClock;
   return {
@@ -77,6 +81,7 @@ export function createFlowContext(
     config,
     trust: { keys: config.keys, threshold: config.threshold },
     emit,
+    observe,
   };
 }
 

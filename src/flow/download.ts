@@ -173,7 +173,11 @@ async function stageInto(
           await staging.restartPack();
           await forgetProgress(ctx, job);
         },
-        onBytes: (n) => meter.add(n),
+        onBytes: (n) => {
+          meter.add(n);
+          ctx.observe.received(n);
+        },
+        onRetry: (notice) => ctx.observe.retry(notice),
       });
     }
     meter.finish();

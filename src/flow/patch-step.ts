@@ -132,7 +132,11 @@ async function fetchPatchBlob(ctx: FlowContext, job: StagingJob, patch: PatchEnt
             if (!isErrno(err, 'ENOENT')) throw fromFsError(err, `removing ${logPath}`);
           });
         },
-        onBytes: (n) => meter.add(n),
+        onBytes: (n) => {
+          meter.add(n);
+          ctx.observe.received(n);
+        },
+        onRetry: (notice) => ctx.observe.retry(notice),
       });
     }
     await file.truncate(patch.size);

@@ -88,7 +88,7 @@ export async function confirmTrial(ctx: FlowContext): Promise<ConfirmResult> {
   if (!run.ok) return revert(ctx, journal, 'health-check-failed', run.results);
   const next = commitTrial(journal);
   await saveJournal(ctx.fs, ctx.layout, next);
-  const info: CommittedInfo = { version, slot };
+  const info: CommittedInfo = { version, slot, previousVersion: journal.previous ? journal.slots[journal.previous].version : null };
   ctx.emit('committed', info);
   return { outcome: 'committed', version, results: run.results };
 }

@@ -42,6 +42,8 @@ export interface PackDownloadOptions {
   /** The blob changed on the server: discard every chunk delivered so far. */
   readonly onRestart: () => Promise<void>;
   readonly onBytes: (n: number) => void;
+  /** A request failed and its chunks are queued again (`failover`: on the next mirror). For logs only. */
+  readonly onRetry?: (notice: { url: URL; code: string; attempt: number; mirror: number; failover: boolean; waitMs: number }) => void;
 }
 
 interface WorkItem {
@@ -184,5 +186,7 @@ function reschedule(o: PackDownloadOptions, item: WorkItem, err: unknown, mirror
   }
   if (mirror >= mirrorCount) throw err;
   const wait = attempt === 0 ? 0 : retryAfter !== null ? Math.min(retryAfter, o.retry.maxRetryAfterMs) : backoffMs(o.retry, attempt, o.random);
+  const code = err instanceof UpdateError ? err.code : 'NETWORK';
+  o.onRetry?.({ url: o.urls[item.mirror]!, code, attempt, mirror, failover: mirror !== item.mirror, waitMs: wait });
   return { chunks: item.chunks, attempt, mirror, notBefore: now + wait };
 }
