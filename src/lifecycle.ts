@@ -9,8 +9,14 @@
  */
 import { UpdateError } from './errors.js';
 
+/**
+ * What an Updater is doing in this process: `idle`, `checking`, `available` (a check
+ * found a release), `downloading`, `downloaded` (staged), `installing`, `installed`
+ * (switched, restart pending), `confirming` (post-start probes), `rolling-back`.
+ */
 export type Phase = 'idle' | 'checking' | 'available' | 'downloading' | 'downloaded' | 'installing' | 'installed' | 'confirming' | 'rolling-back';
 
+/** A step that moves an Updater from one {@link Phase} to the next (the lifecycle table's events). */
 export type PhaseEvent =
   | 'check'
   | 'found'

@@ -13,31 +13,41 @@ export const CHANNEL_TYPE = 'twinslot/channel';
 export interface ReleasePointer {
   /** Path relative to the feed root, e.g. `releases/2.0.0/linux-x64.json`. */
   readonly url: string;
+  /** SHA-256 of the signed release manifest file. */
   readonly sha256: string;
+  /** Its size in bytes. */
   readonly size: number;
 }
 
 /** The release a channel currently offers. */
 export interface ChannelRelease {
+  /** The offered version. */
   readonly version: string;
+  /** Release manifest per `<os>-<arch>` platform. */
   readonly platforms: Readonly<Record<string, ReleasePointer>>;
 }
 
 /** Staged rollout: per-ring percentages (`*` for installs in no listed ring) and the halt switch. */
 export interface Rollout {
+  /** Percent (0-100) of each ring's installs that are offered the release. */
   readonly rings: Readonly<Record<string, number>>;
+  /** True while the rollout is halted: no install starts a download. */
   readonly halted: boolean;
 }
 
 /** A verified, parsed channel document. */
 export interface ChannelDocument {
+  /** The app id. */
   readonly app: string;
+  /** The channel name, e.g. `stable`. */
   readonly channel: string;
   /** Strictly increasing with every change; protects against rollback. */
   readonly sequence: number;
   /** Expiry, epoch milliseconds; protects against freeze. */
   readonly expires: number;
+  /** The release on offer, or null for a channel that has none yet. */
   readonly release: ChannelRelease | null;
+  /** Who gets the release, and whether the rollout is halted. */
   readonly rollout: Rollout;
   /** Versions that must not run: installs on them revert. */
   readonly revoked: readonly string[];

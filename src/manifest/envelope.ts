@@ -15,6 +15,7 @@ import { decodeBase64Exact, type KeyPair, type PublicKey, signBytes, verifyBytes
 
 /** Keys and threshold a document must satisfy. */
 export interface TrustedKeys {
+  /** The keys whose signatures count. */
   readonly keys: readonly PublicKey[];
   /** Number of distinct trusted keys whose signature is required (k of n). */
   readonly threshold: number;

@@ -28,7 +28,9 @@ export interface PublicKey {
 
 /** A signing key pair. The seed is secret. */
 export interface KeyPair {
+  /** The public half, to give to clients (`trustedKeys`, `--pub`). */
   readonly publicKey: PublicKey;
+  /** The 32-byte Ed25519 private seed. Keep it secret. */
   readonly seed: Uint8Array;
 }
 

@@ -13,18 +13,25 @@ export const RELEASE_TYPE = 'twinslot/release';
 
 /** One file of the app tree. Its bytes sit at `offset` in the pack. */
 export interface ReleaseFile {
+  /** Path inside the slot, `/`-separated, relative, never escaping the slot. */
   readonly path: string;
+  /** Size in bytes. */
   readonly size: number;
   /** Permission bits; only 0o644 and 0o755 are used. */
   readonly mode: number;
+  /** SHA-256 of the file's bytes, lowercase hex. */
   readonly sha256: string;
+  /** Where the file starts in the pack (the files' sizes added up in list order). */
   readonly offset: number;
 }
 
 /** The pack blob: every file concatenated in list order, hashed whole and per chunk. */
 export interface Pack {
+  /** SHA-256 of the whole pack; also its name under `blobs/sha256/`. */
   readonly sha256: string;
+  /** Size in bytes: the sum of the file sizes. */
   readonly size: number;
+  /** Bytes per verified chunk (4 KiB to 64 MiB). */
   readonly chunkSize: number;
   /** SHA-256 of each `chunkSize` slice; the last may be shorter. */
   readonly chunks: readonly string[];
@@ -36,11 +43,15 @@ export interface Pack {
  * lands.
  */
 export interface PatchEntry {
+  /** SHA-256 of the file the patch applies to (a file of an earlier release). */
   readonly from: string;
+  /** SHA-256 of the file it produces (a file of this release). */
   readonly to: string;
   /** SHA-256 of the patch blob. */
   readonly blob: string;
+  /** Size of the patch blob in bytes. */
   readonly size: number;
+  /** Bytes per verified chunk of the blob. */
   readonly chunkSize: number;
   /** SHA-256 of each `chunkSize` slice of the blob; the last may be shorter. */
   readonly chunks: readonly string[];
@@ -52,20 +63,29 @@ export interface ManifestProbe {
   readonly when: 'pre-switch' | 'post-start';
   /** Program and arguments, never passed to a shell. A program with a `/` is a file of the release. */
   readonly command: readonly string[];
+  /** How long the program may run, in ms. */
   readonly timeoutMs: number;
 }
 
 /** A verified, parsed release manifest. */
 export interface ReleaseManifest {
+  /** The app id, e.g. `com.example.myapp`. */
   readonly app: string;
+  /** The release's semver version. */
   readonly version: string;
+  /** The `<os>-<arch>` it was built for, e.g. `linux-x64`. */
   readonly platform: string;
   /** The file the launcher executes, relative to the slot. */
   readonly entry: string;
+  /** When the publisher made it, in ms since the epoch. */
   readonly created: number;
+  /** Every file of the app tree, in pack order. */
   readonly files: readonly ReleaseFile[];
+  /** The blob that holds every file. */
   readonly pack: Pack;
+  /** Patches from files of earlier releases to files of this one. */
   readonly patches: readonly PatchEntry[];
+  /** Probes that ship with the release (`--probe`, `--pre-probe`). */
   readonly probes: readonly ManifestProbe[];
 }
 

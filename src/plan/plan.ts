@@ -15,6 +15,7 @@ import type { PatchEntry, ReleaseFile, ReleaseManifest } from '../manifest/relea
 /** What a slot holds: sha256 -> a path in that slot with those bytes. */
 export type Inventory = ReadonlyMap<string, string>;
 
+/** How one file of the target release reaches the inactive slot. */
 export type PlanOp =
   /** The inactive slot already has these bytes at this path. */
   | { readonly kind: 'keep'; readonly file: ReleaseFile }
@@ -25,6 +26,13 @@ export type PlanOp =
   /** Fetch the file's byte range of the pack. */
   | { readonly kind: 'fetch'; readonly file: ReleaseFile };
 
+/**
+ * The four ways a file reaches the slot, cheapest first: `keep` (already there),
+ * `copy` (same bytes in the active slot), `patch` (a binary patch from a file the
+ * active slot holds), `fetch` (its bytes of the pack).
+ *
+ * @useDeclaredType
+ */
 export type PlanKind = PlanOp['kind'];
 
 export interface UpdatePlan {

@@ -22,6 +22,13 @@ export interface InstallFacts {
   readonly skipRollout?: boolean;
 }
 
+/**
+ * Why a check offers nothing: `no-release` (the channel offers none), `no-platform`
+ * (not for this platform), `up-to-date`, `downgrade` (older than the running version
+ * and `allowDowngrade` is off), `known-bad` (this install reverted from it before),
+ * `revoked`, `halted` (the rollout is halted), `not-in-rollout` (this install's bucket
+ * is outside its ring's percentage).
+ */
 export type NotAvailableReason =
   | 'no-release'
   | 'no-platform'

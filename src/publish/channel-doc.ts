@@ -14,28 +14,53 @@ import type { KeyPair } from '../manifest/keys.js';
 
 /** The editable content of a channel document (the signed part, minus what the editor sets). */
 export interface ChannelContent {
-  release: { version: string; platforms: Record<string, ReleasePointer> } | null;
-  rollout: { rings: Record<string, number>; halted: boolean };
+  /** The release on offer, or null. */
+  release: {
+    /** The offered version. */
+    version: string;
+    /** Release manifest per `<os>-<arch>` platform. */
+    platforms: Record<string, ReleasePointer>;
+  } | null;
+  /** The staged rollout. */
+  rollout: {
+    /** Percent (0-100) per ring; `*` covers installs in no listed ring. */
+    rings: Record<string, number>;
+    /** While true, no install starts a download. */
+    halted: boolean;
+  };
+  /** Versions that must not run: installs on them revert, and none is offered them. */
   revoked: string[];
+  /** Clients install the release without asking (the consent hooks are skipped). */
   critical: boolean;
+  /** The lowest version clients should run, or null. */
   minimumVersion: string | null;
 }
 
+/** Which channel document {@link editChannel} rewrites, and with which keys. */
 export interface ChannelEditOptions {
+  /** The feed folder. */
   readonly feedDir: string;
+  /** The channel name; its document is `channels/<channel>.json`. */
   readonly channel: string;
+  /** Signing keys; every one signs the new document. */
   readonly keys: readonly KeyPair[];
   /** App id; required when the channel document does not exist yet. */
   readonly app?: string | undefined;
   /** How long the new document stays valid, ms (default 30 days). */
   readonly expiresInMs?: number | undefined;
+  /** The current time in ms since the epoch (default `Date.now()`). */
   readonly now?: number | undefined;
 }
 
+/** The channel document {@link editChannel} wrote. */
 export interface ChannelEditResult {
+  /** Its file. */
   readonly path: string;
+  /** Its new sequence: one more than the previous document's. */
   readonly sequence: number;
+  /** Its expiry, ISO 8601 UTC. */
   readonly expires: string;
+  /** What it now says. */
   readonly content: ChannelContent;
 }
 
@@ -64,7 +89,17 @@ export async function readChannel(feedDir: string, channel: string): Promise<Cha
   return parseChannelDocument(outer.signed);
 }
 
-/** Applies `edit` to the channel and writes the new signed document. */
+/**
+ * Applies `edit` to the channel's content and writes the new signed document with the
+ * next sequence and a renewed expiry, atomically. Every rollout control (`rollout`,
+ * `halt`, `resume`, `revoke`, `critical`) is such an edit.
+ *
+ * @example
+ * ```ts
+ * await editChannel({ feedDir: 'feed', channel: 'stable', keys: [await readKeyFile('keys/twinslot.key')] },
+ *   (c) => { c.rollout.halted = true; });
+ * ```
+ */
 export async function editChannel(options: ChannelEditOptions, edit: (content: ChannelContent, current: ChannelDocument | null) => void): Promise<ChannelEditResult> {
   const current = await readChannel(options.feedDir, options.channel);
   const app = current?.app ?? options.app;

@@ -51,7 +51,9 @@ export interface DeltaOptions {
   readonly onNote?: ((line: string) => void) | undefined;
 }
 
+/** What making patches for a release produced. */
 export interface DeltaReport {
+  /** The patches the release manifest lists. */
   readonly patches: PatchEntry[];
   /** Earlier releases patched from, newest first. */
   readonly fromVersions: string[];

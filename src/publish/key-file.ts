@@ -46,6 +46,10 @@ export function parseKeyFile(text: string, where: string): KeyPair {
   return pair;
 }
 
+/**
+ * Reads a key file written by {@link writeKeyFile} (or `twinslot keygen`). A malformed
+ * file, or one whose public key does not match its seed, is `INVALID_OPTIONS`.
+ */
 export async function readKeyFile(path: string): Promise<KeyPair> {
   let text: string;
   try {

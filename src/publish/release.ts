@@ -20,28 +20,39 @@ import { type ChannelEditResult, editChannel, writeFileReplacing } from './chann
 import { type DeltaReport, makeDeltas } from './deltas.js';
 import { scanBuild } from './scan-build.js';
 
+/** What {@link publishRelease} publishes, and where (the `twinslot release` flags). */
 export interface PublishOptions {
+  /** The folder holding the app tree as it should appear in a slot. */
   readonly buildDir: string;
+  /** The feed folder (created if missing); serve it as static files. */
   readonly feedDir: string;
+  /** The app id, e.g. `com.example.myapp` (`--app`). */
   readonly app: string;
+  /** The new version, semver; a version is published once per platform (`--version`). */
   readonly version: string;
+  /** The channel whose document is moved to this release (`--channel`). */
   readonly channel: string;
+  /** `<os>-<arch>`, e.g. `linux-x64` (`--platform`). */
   readonly platform: string;
   /** The executable the launcher starts, relative to the build folder. */
   readonly entry: string;
   /** Signing keys; all of them sign (k-of-n thresholds need k). */
   readonly keys: readonly KeyPair[];
+  /** How long the new channel document stays valid, in ms (default 30 days; `--expires`). */
   readonly expiresInMs?: number | undefined;
   /** Probes signed into the release. */
   readonly probes?: readonly ManifestProbe[] | undefined;
+  /** Bytes per verified chunk of the pack (default 1 MiB; `--chunk-size`). */
   readonly chunkSize?: number | undefined;
   /** Rollout percentages for this release (default `*`=100). */
   readonly rings?: Readonly<Record<string, number>> | undefined;
+  /** Mark the channel's release critical: clients skip the consent hooks (`--critical`). */
   readonly critical?: boolean | undefined;
   /** Make patches from each of the last N releases of this platform (default 0: none). */
   readonly deltasFrom?: number | undefined;
   /** Files diffed at once (default: the number of cores). */
   readonly deltaConcurrency?: number | undefined;
+  /** The current time in ms since the epoch (default `Date.now()`); for reproducible tests. */
   readonly now?: number | undefined;
   /** `phase` is `pack` (bytes packed) or `deltas` (bytes of changed files diffed). */
   readonly onProgress?: ((phase: string, done: number, total: number) => void) | undefined;
@@ -49,10 +60,15 @@ export interface PublishOptions {
   readonly onNote?: ((line: string) => void) | undefined;
 }
 
+/** What {@link publishRelease} wrote. */
 export interface PublishResult {
+  /** Absolute path of the new release manifest file. */
   readonly manifestPath: string;
+  /** SHA-256 of that file, as the channel document pins it. */
   readonly manifestSha256: string;
+  /** The release manifest as signed. */
   readonly manifest: ReleaseManifest;
+  /** The channel document written to point at the release. */
   readonly channel: ChannelEditResult;
   /** What `deltasFrom` produced, when asked. */
   readonly deltas: DeltaReport | null;
@@ -62,6 +78,15 @@ export function releaseManifestPath(version: string, platform: string): string {
   return `releases/${version}/${platform}.json`;
 }
 
+/**
+ * Publishes a build folder as a signed release: writes the pack (and patches) under
+ * `blobs/sha256/`, the release manifest under `releases/<version>/<platform>.json`, and
+ * a new signed channel document with a higher sequence. `twinslot release` calls it.
+ *
+ * @throws {@link UpdateError} `INVALID_OPTIONS` for bad flags, an already published
+ * version, a missing or non-executable entry, or deltas asked for without the optional
+ * `bsdiff-node` and `seek-bzip` packages installed.
+ */
 export async function publishRelease(o: PublishOptions): Promise<PublishResult> {
   checkVersion(o.version, '--version');
   checkPlatform(o.platform, '--platform');

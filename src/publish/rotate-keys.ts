@@ -18,8 +18,11 @@ import type { KeyPair } from '../manifest/keys.js';
 import { ROOT_TYPE, parseRootDocument, rootPath } from '../manifest/root.js';
 import { newestRootVersion, writeFileReplacing } from './channel-doc.js';
 
+/** Options of {@link rotateKeys} (the `twinslot rotate-keys` flags). */
 export interface RotateKeysOptions {
+  /** The feed folder; the new document is `keys/root.<N+1>.json`. */
   readonly feedDir: string;
+  /** The app id. */
   readonly app: string;
   /** Keys of the current root that sign the rotation (at least its threshold of them). */
   readonly currentKeys: readonly KeyPair[];
@@ -29,11 +32,19 @@ export interface RotateKeysOptions {
   readonly threshold?: number | undefined;
 }
 
+/** The root key document {@link rotateKeys} wrote. */
 export interface RotateKeysResult {
+  /** Its version N (root 1 is the set of keys apps pin in code). */
   readonly version: number;
+  /** Its file. */
   readonly path: string;
 }
 
+/**
+ * Publishes the next root key document: the new keys and threshold, signed by every
+ * current and new key given. Sign channel documents with the new keys from then on;
+ * clients follow the chain from the keys they pin.
+ */
 export async function rotateKeys(o: RotateKeysOptions): Promise<RotateKeysResult> {
   if (o.currentKeys.length === 0 || o.newKeys.length === 0) throw new UpdateError('INVALID_OPTIONS', 'rotate-keys needs the current signing keys and the new ones');
   const version = (await newestRootVersion(o.feedDir)) + 1;

@@ -14,14 +14,39 @@ import { parseChannelDocument } from '../manifest/channel.js';
 import { DOCUMENT_LIMITS, type TrustedKeys, openEnvelope } from '../manifest/envelope.js';
 import { type ReleaseManifest, parseReleaseManifest } from '../manifest/release.js';
 
+/** What {@link verifyFeed} found. */
 export interface FeedReport {
+  /** True when no problem was found. */
   readonly ok: boolean;
-  readonly channels: readonly { name: string; sequence: number; version: string | null; expires: string }[];
+  /** Every channel document that verified. */
+  readonly channels: readonly {
+    /** The channel name. */
+    name: string;
+    /** Its sequence. */
+    sequence: number;
+    /** The version it offers, or null. */
+    version: string | null;
+    /** Its expiry, ISO 8601 UTC. */
+    expires: string;
+  }[];
+  /** Release manifests checked. */
   readonly releases: number;
+  /** Blobs whose hashes were checked. */
   readonly blobs: number;
+  /** One line per problem: the file, then what is wrong with it. */
   readonly problems: readonly string[];
 }
 
+/**
+ * Checks a feed folder as a client would: every channel document's and release
+ * manifest's signatures against `trust`, expiry, the hashes that pin each manifest, and
+ * every blob's whole and per-chunk SHA-256. It reports problems instead of throwing on
+ * the first one; `twinslot verify` prints them.
+ *
+ * @param feedDir - The feed folder.
+ * @param trust - The public keys clients pin and how many must sign.
+ * @param now - The time expiry is judged at, ms since the epoch.
+ */
 export async function verifyFeed(feedDir: string, trust: TrustedKeys, now = Date.now()): Promise<FeedReport> {
   const problems: string[] = [];
   const channels: { name: string; sequence: number; version: string | null; expires: string }[] = [];

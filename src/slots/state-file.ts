@@ -25,6 +25,7 @@ import semver from 'semver';
 import { UpdateError } from '../errors.js';
 import { checkSlotPath } from '../manifest/paths.js';
 
+/** The two slot directories of an install root, `slots/a` and `slots/b`. */
 export type SlotName = 'a' | 'b';
 export const SLOT_NAMES: readonly SlotName[] = ['a', 'b'];
 

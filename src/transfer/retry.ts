@@ -8,10 +8,13 @@
 import { UpdateError } from '../errors.js';
 import type { RandomSource } from '../io/clock.js';
 
+/** How downloads retry: full-jitter exponential backoff, per mirror. */
 export interface RetryPolicy {
   /** Tries per piece of work on each mirror. */
   readonly attemptsPerMirror: number;
+  /** Backoff cap of the first retry, in ms; it doubles with each retry. */
   readonly baseDelayMs: number;
+  /** Largest backoff cap, in ms. */
   readonly maxDelayMs: number;
   /** Longest Retry-After honoured; a longer one moves on to the next mirror. */
   readonly maxRetryAfterMs: number;
