@@ -17,6 +17,8 @@ export {
 } from './publish/channel-doc.js';
 export { type FeedReport, verifyFeed } from './publish/verify-feed.js';
 export { type RotateKeysOptions, type RotateKeysResult, rotateKeys } from './publish/rotate-keys.js';
-export type { ManifestProbe, ReleaseManifest } from './manifest/release.js';
-export type { ChannelDocument } from './manifest/channel.js';
+export type { DeltaReport } from './publish/deltas.js';
+export type { ManifestProbe, Pack, PatchEntry, ReleaseFile, ReleaseManifest } from './manifest/release.js';
+export type { ChannelDocument, ChannelRelease, ReleasePointer, Rollout } from './manifest/channel.js';
+export type { TrustedKeys } from './manifest/envelope.js';
 export { ERROR_CODES, UpdateError, type UpdateErrorCode, isUpdateError } from './errors.js';

@@ -70,10 +70,31 @@ export async function switchToUpdate(ctx: FlowContext, info: UpdateInfo | null):
   return { journal: next, slot, manifest };
 }
 
+/**
+ * What `confirmStartup()` did: nothing to confirm (`no-trial`), committed the trial
+ * after its probes passed, or reverted to the previous slot (restart the app).
+ */
 export type ConfirmResult =
-  | { readonly outcome: 'no-trial'; readonly version: string | null }
-  | { readonly outcome: 'committed'; readonly version: string; readonly results: readonly ProbeResult[] }
-  | ({ readonly outcome: 'rolled-back'; readonly restartRequired: true } & RolledBackInfo);
+  | {
+      /** No trial was pending: the active slot is already committed. */
+      readonly outcome: 'no-trial';
+      /** The running version (null before the first install). */
+      readonly version: string | null;
+    }
+  | {
+      /** The trial passed its post-start probes and is now the good slot. */
+      readonly outcome: 'committed';
+      /** The committed version. */
+      readonly version: string;
+      /** Each post-start probe's result. */
+      readonly results: readonly ProbeResult[];
+    }
+  | ({
+      /** The trial failed; the previous slot is active again. */
+      readonly outcome: 'rolled-back';
+      /** Always true: restart the app so the previous version runs. */
+      readonly restartRequired: true;
+    } & RolledBackInfo);
 
 /** At start: probe a pending trial and commit it, or revert to the previous slot. */
 export async function confirmTrial(ctx: FlowContext): Promise<ConfirmResult> {

@@ -10,32 +10,57 @@ import * as fsp from 'node:fs/promises';
 
 /** An open file: the part of node's FileHandle twinslot uses. */
 export interface FileLike {
-  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
-  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  /** Reads up to `length` bytes at file position `position` into `buffer` at `offset`. */
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{
+    /** Bytes read; 0 at the end of the file. */
+    bytesRead: number;
+  }>;
+  /** Writes `length` bytes of `buffer` from `offset` at file position `position`. */
+  write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{
+    /** Bytes written. */
+    bytesWritten: number;
+  }>;
+  /** fsync: the file's data and metadata reach the disk. */
   sync(): Promise<void>;
+  /** The open file's metadata. */
   stat(): Promise<StatLike>;
+  /** Cuts or extends the file to `length` bytes. */
   truncate(length: number): Promise<void>;
+  /** Sets the permission bits. */
   chmod(mode: number): Promise<void>;
+  /** Closes the handle. */
   close(): Promise<void>;
 }
 
 /** The part of fs.Stats twinslot uses. */
 export interface StatLike {
+  /** Size in bytes. */
   size: number;
+  /** File type and permission bits. */
   mode: number;
+  /** Inode number (with `dev`, tells whether two paths are the same file). */
   ino: number;
+  /** Device id. */
   dev: number;
+  /** Number of hard links. */
   nlink: number;
+  /** True for a regular file. */
   isFile(): boolean;
+  /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a symbolic link (only `lstat` reports one). */
   isSymbolicLink(): boolean;
 }
 
 /** A directory entry. */
 export interface DirEntryLike {
+  /** The entry's name (not a path). */
   name: string;
+  /** True for a regular file. */
   isFile(): boolean;
+  /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a symbolic link. */
   isSymbolicLink(): boolean;
 }
 
@@ -43,16 +68,25 @@ export interface DirEntryLike {
 export interface FileSystem {
   /** `flags` as in fs.open; twinslot adds O_NOFOLLOW where the platform has it. */
   open(path: string, flags: number, mode?: number): Promise<FileLike>;
+  /** Reads a whole file. */
   readFile(path: string): Promise<Buffer>;
+  /** Atomically replaces `to` with `from`. */
   rename(from: string, to: string): Promise<void>;
+  /** Removes a file or link. */
   unlink(path: string): Promise<void>;
+  /** Creates one directory (not its parents). */
   mkdir(path: string): Promise<void>;
+  /** Removes an empty directory. */
   rmdir(path: string): Promise<void>;
   /** Recursive delete that never follows symlinks; no error when absent. */
   rmTree(path: string): Promise<void>;
+  /** A directory's entries. */
   readdir(path: string): Promise<DirEntryLike[]>;
+  /** Metadata of the path itself, links not followed. */
   lstat(path: string): Promise<StatLike>;
+  /** Metadata of what the path points to. */
   stat(path: string): Promise<StatLike>;
+  /** Sets permission bits. */
   chmod(path: string, mode: number): Promise<void>;
   /** Makes a directory's entries (creates, renames, unlinks) durable. */
   syncDir(path: string): Promise<void>;
