@@ -8,6 +8,8 @@
  */
 export { Updater, type AutoUpdateOptions, type CheckResult, type ConfirmResult, type InstallResult, type UpdaterStatus } from './updater.js';
 export type { UpdaterOptions } from './options.js';
+export type { RetryPolicy } from './transfer/retry.js';
+export type { Phase, PhaseEvent } from './lifecycle.js';
 export type { LogFields, Logger } from './observe/logger.js';
 export type { AttemptKind, AttemptOutcome, ReportHook, UpdateReport } from './observe/report.js';
 export {

@@ -84,8 +84,11 @@ export interface UpdaterOptions {
   readonly report?: ReportHook;
   /** Injected boundaries, for tests and unusual hosts. */
   readonly clock?: Clock;
+  /** Source of random bytes (rollout install id, jitter, backoff); default `crypto.randomBytes`. */
   readonly random?: RandomSource;
+  /** The file-system boundary every slot, staging and journal write goes through; default node:fs. */
   readonly fs?: FileSystem;
+  /** Starts command probes; default `child_process.spawn`. */
   readonly spawner?: Spawner;
 }
 

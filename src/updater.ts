@@ -30,6 +30,7 @@ import type { AttemptKind } from './observe/report.js';
 
 /** What `checkForUpdates()` resolves to. */
 export interface CheckResult {
+  /** True when a release is on offer for this install. */
   readonly available: boolean;
   /** The release on offer, when available. */
   readonly release: UpdateInfo | null;
@@ -59,7 +60,9 @@ export interface AutoUpdateOptions {
 
 /** What `installUpdate()` resolves to. */
 export interface InstallResult {
+  /** The version switched to (on trial until `confirmStartup()` commits it). */
   readonly version: string;
+  /** The slot it is in, now active. */
   readonly slot: SlotName;
   /** Restart the app (through the launcher) to run the new slot. */
   readonly restartRequired: boolean;
@@ -67,17 +70,34 @@ export interface InstallResult {
 
 /** What `status()` resolves to: the slot journal, for UIs and `twinslot status`. */
 export interface UpdaterStatus {
+  /** The install root. */
   readonly installRoot: string;
+  /** False until a first install wrote the slot journal. */
   readonly installed: boolean;
+  /** What this Updater is doing right now. */
   readonly phase: Phase;
+  /** The slot the launcher starts. */
   readonly active: SlotName | null;
+  /** The version in it. */
   readonly activeVersion: string | null;
+  /** The slot a revert goes back to. */
   readonly previous: SlotName | null;
+  /** The version in it. */
   readonly previousVersion: string | null;
+  /** True while the active slot is on trial (switched to, not yet committed). */
   readonly trial: boolean;
+  /** Trial starts counted so far. */
   readonly attempts: number;
+  /** Trial starts allowed before the launcher reverts. */
   readonly maxAttempts: number;
-  readonly slots: Readonly<Record<SlotName, { readonly version: string | null; readonly status: SlotStatus }>>;
+  /** Each slot's version and status. */
+  readonly slots: Readonly<Record<SlotName, {
+    /** The version in the slot, null when empty. */
+    readonly version: string | null;
+    /** Where the slot is in its life. */
+    readonly status: SlotStatus;
+  }>>;
+  /** Versions this install reverted from; they are not offered again. */
   readonly bad: readonly string[];
 }
 
@@ -109,6 +129,12 @@ export class Updater {
   #auto: { readonly controller: AbortController; readonly done: Promise<void>; readonly settings: ScheduleSettings } | null = null;
   #channel: { readonly name: string; readonly allowDowngrade: boolean } | null = null;
 
+  /**
+   * Checks the options and does no I/O: `<root>/twinslot.json` is read, and merged
+   * under these options, by the first operation.
+   *
+   * @throws {@link UpdateError} `INVALID_OPTIONS` when an option is malformed.
+   */
   constructor(options: UpdaterOptions) {
     if (typeof options !== 'object' || options === null) throw new UpdateError('INVALID_OPTIONS', 'new Updater() needs an options object');
     checkOptions(options, 'new Updater()');
@@ -132,6 +158,7 @@ export class Updater {
     this.#throttle.pause();
   }
 
+  /** Lets downloads paused by {@link pause} continue where they stopped. */
   resume(): void {
     this.#throttle.resume();
   }
@@ -142,11 +169,13 @@ export class Updater {
     return this;
   }
 
+  /** Listens to the next occurrence of a lifecycle event only. */
   once<K extends keyof UpdaterEvents>(event: K, listener: (...args: UpdaterEvents[K]) => void): this {
     this.#events.once(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
+  /** Removes a listener added with {@link on} or {@link once}. */
   off<K extends keyof UpdaterEvents>(event: K, listener: (...args: UpdaterEvents[K]) => void): this {
     this.#events.off(event, listener as (...args: unknown[]) => void);
     return this;
