@@ -19,8 +19,8 @@ import { nodeFileSystem } from './io/file-system.js';
 import { Throttle } from './transfer/throttle.js';
 import { type ResolvedConfig, type UpdaterOptions, checkOptions } from './options.js';
 import { BUSY, type Phase, type PhaseEvent, nextPhase } from './lifecycle.js';
-import { type NotAvailableReason, downloadStopReason } from './policy/eligibility.js';
-import { loadJournal, requireJournal } from './slots/journal-store.js';
+import { type NotAvailableReason, downloadStopReason, holdNewRelease } from './policy/eligibility.js';
+import { loadJournal, peekJournal, requireJournal } from './slots/journal-store.js';
 import { type RootLayout, rootLayout } from './slots/layout.js';
 import { type RootLock, lockRoot } from './slots/lock.js';
 import { type Journal, type SlotName, type SlotStatus, otherSlot } from './slots/state-file.js';
@@ -56,6 +56,13 @@ export interface AutoUpdateOptions {
   readonly quietHours?: readonly string[];
   /** Download what a check finds (default true); installing stays the app's call (`update-downloaded`). */
   readonly autoDownload?: boolean;
+  /**
+   * Checks in a row that must offer a new release before it is fetched (default 2,
+   * 1 = at once; at most 10). The operator gets one interval to halt a bad release
+   * before the fleet fetches it, and the fetches after a rollout step spread out.
+   * Critical releases and the app's own `checkForUpdates()` calls never wait.
+   */
+  readonly confirmChecks?: number;
 }
 
 /** What `installUpdate()` resolves to. */
@@ -128,6 +135,8 @@ export class Updater {
   readonly #channelCache: ChannelCache = emptyChannelCache();
   #auto: { readonly controller: AbortController; readonly done: Promise<void>; readonly settings: ScheduleSettings } | null = null;
   #channel: { readonly name: string; readonly allowDowngrade: boolean } | null = null;
+  /** The release automatic checks have offered so far, and how many times in a row. */
+  #sighting: { readonly version: string; readonly count: number } | null = null;
 
   /**
    * Checks the options and does no I/O: `<root>/twinslot.json` is read, and merged
@@ -195,6 +204,10 @@ export class Updater {
     if (!Number.isFinite(intervalMs) || intervalMs < 1000) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: intervalMs must be at least 1000');
     if (!(jitter >= 0 && jitter <= 1)) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: jitter must be from 0 to 1');
     if (!(maxBackoffMs >= intervalMs)) throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: maxBackoffMs must be at least intervalMs');
+    const confirmChecks = options.confirmChecks ?? 2;
+    if (!Number.isInteger(confirmChecks) || confirmChecks < 1 || confirmChecks > 10) {
+      throw new UpdateError('INVALID_OPTIONS', 'startAutoUpdate: confirmChecks must be a whole number from 1 to 10');
+    }
     let quiet: QuietWindow[];
     try {
       quiet = (options.quietHours ?? []).map(parseQuietWindow);
@@ -217,7 +230,7 @@ export class Updater {
         }
         if (controller.signal.aborted) return;
         try {
-          const result = await this.checkForUpdates({ signal: controller.signal });
+          const result = await this.#check({ signal: controller.signal, confirmChecks });
           if (result.available && options.autoDownload !== false && this.#phase === 'available') await this.downloadUpdate({ signal: controller.signal });
           errors = 0;
         } catch (err) {
@@ -253,6 +266,7 @@ export class Updater {
     this.#move(nextPhase(this.#phase, 'forget'), 'forget'); // refuses while busy
     this.#channel = { name, allowDowngrade: options.allowDowngrade ?? this.#options.allowDowngrade ?? false };
     this.#checked = null;
+    this.#sighting = null;
   }
 
   /**
@@ -262,10 +276,27 @@ export class Updater {
    * the channel is halted, never a revoked or bad release).
    */
   async checkForUpdates(options: { signal?: AbortSignal; ignoreRollout?: boolean } = {}): Promise<CheckResult> {
+    return this.#check(options);
+  }
+
+  /** A check; automatic ones (`confirmChecks`) wait for repeated sightings of a new release. */
+  async #check(options: { signal?: AbortSignal | undefined; ignoreRollout?: boolean; confirmChecks?: number }): Promise<CheckResult> {
     return this.#step<CheckResult>('check', async (ctx) => {
       this.#emit('checking-for-update');
       const journal = await loadJournal(ctx.fs, ctx.layout);
-      const outcome = await checkForUpdate(ctx, { signal: options.signal, journal, cache: this.#channelCache, skipRollout: options.ignoreRollout === true });
+      const stagedVersion = journal && !journal.trial && journal.slots[otherSlot(journal.active)].status === 'staged' ? journal.slots[otherSlot(journal.active)].version : null;
+      const confirmChecks = options.confirmChecks;
+      const hold =
+        confirmChecks === undefined
+          ? undefined
+          : (offer: { version: string; critical: boolean }): boolean => {
+              const count = this.#sighting?.version === offer.version ? this.#sighting.count + 1 : 1;
+              this.#sighting = { version: offer.version, count };
+              return offer.version !== stagedVersion && holdNewRelease(count, confirmChecks, offer.critical);
+            };
+      const outcome = await checkForUpdate(ctx, { signal: options.signal, journal, cache: this.#channelCache, skipRollout: options.ignoreRollout === true, hold });
+      // Sightings count checks in a row: anything but an offer or a deferral starts over.
+      if (!outcome.info && outcome.notAvailable?.reason !== 'deferred') this.#sighting = null;
       this.#checked = outcome;
       // The running release was revoked: go back to the previous slot now, without a download.
       const running = journal ? journal.slots[journal.active].version : null;

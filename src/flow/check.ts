@@ -117,7 +117,14 @@ export async function fetchChannel(ctx: FlowContext, signal?: AbortSignal, cache
 /** The whole check. `journal` is null before the first install. */
 export async function checkForUpdate(
   ctx: FlowContext,
-  options: { signal?: AbortSignal | undefined; skipRollout?: boolean | undefined; journal?: Journal | null; cache?: ChannelCache | undefined } = {},
+  options: {
+    signal?: AbortSignal | undefined;
+    skipRollout?: boolean | undefined;
+    journal?: Journal | null;
+    cache?: ChannelCache | undefined;
+    /** Asked before an offered release's manifest is fetched; true answers `deferred` instead. */
+    hold?: ((offer: { version: string; critical: boolean }) => boolean) | undefined;
+  } = {},
 ): Promise<CheckOutcome> {
   const journal = options.journal === undefined ? await loadJournal(ctx.fs, ctx.layout) : options.journal;
   const { doc, trust } = await fetchChannel(ctx, options.signal, options.cache);
@@ -139,6 +146,10 @@ export async function checkForUpdate(
       info: null,
       notAvailable: { reason: decision.reason, version: decision.version, currentVersion },
     };
+  }
+  if (options.hold?.({ version: decision.version, critical: decision.critical })) {
+    const deferred: Decision = { available: false, reason: 'deferred', version: decision.version };
+    return { doc, decision: deferred, release: null, info: null, notAvailable: { reason: 'deferred', version: decision.version, currentVersion } };
   }
   const release = await fetchRelease(ctx, decision.pointer, decision.version, options.signal, currentKeys(ctx, trust));
   const { manifest } = release;

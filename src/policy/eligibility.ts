@@ -27,7 +27,9 @@ export interface InstallFacts {
  * (not for this platform), `up-to-date`, `downgrade` (older than the running version
  * and `allowDowngrade` is off), `known-bad` (this install reverted from it before),
  * `revoked`, `halted` (the rollout is halted), `not-in-rollout` (this install's bucket
- * is outside its ring's percentage).
+ * is outside its ring's percentage), `deferred` (an automatic check saw this release
+ * for the first time and waits for the next check before fetching it; see
+ * `AutoUpdateOptions.confirmChecks`).
  */
 export type NotAvailableReason =
   | 'no-release'
@@ -37,7 +39,8 @@ export type NotAvailableReason =
   | 'known-bad'
   | 'revoked'
   | 'halted'
-  | 'not-in-rollout';
+  | 'not-in-rollout'
+  | 'deferred';
 
 export type Decision =
   | {
@@ -87,4 +90,16 @@ export function downloadStopReason(doc: ChannelDocument, version: string, facts:
   if (doc.revoked.includes(version)) return 'revoked';
   const decision = decideUpdate(doc, facts);
   return !decision.available && decision.reason === 'halted' ? 'halted' : null;
+}
+
+/**
+ * Whether an automatic check should wait before fetching a release it is offered,
+ * after `sightings` checks in a row (this one included) offered it. Waiting for a
+ * second sighting gives the operator one check interval to halt a bad release
+ * before the fleet fetches it, and spreads the fetches after a rollout step over two
+ * intervals instead of bunching them into the first minutes. Critical releases are
+ * fetched at once.
+ */
+export function holdNewRelease(sightings: number, confirmChecks: number, critical: boolean): boolean {
+  return !critical && sightings < confirmChecks;
 }

@@ -3,4 +3,4 @@
  * @module
  */
 export { ringPercent, rolloutBucket } from './bucket.js';
-export { type Decision, type InstallFacts, type NotAvailableReason, decideUpdate, downloadStopReason } from './eligibility.js';
+export { type Decision, type InstallFacts, type NotAvailableReason, decideUpdate, downloadStopReason, holdNewRelease } from './eligibility.js';

@@ -191,4 +191,52 @@ describe('channels and rollout at run time', () => {
     expect(resumedTotal).toBeLessThan(1024 * 1024 - stoppedAt + 5 * 64 * 1024);
     expect((await updater.status()).slots.b).toMatchObject({ version: '2.0.0', status: 'staged' });
   });
+
+  it('waits for a second check before fetching a new release: a halt in between means nothing is fetched; critical ones go at once', async () => {
+    const root = await feed.install();
+    const { editChannel } = await import('../../src/publish/channel-doc.js');
+    const edit = (f: (c: { rollout: { rings: Record<string, number>; halted: boolean }; critical: boolean }) => void) =>
+      editChannel({ feedDir: feed.feed, channel: 'stable', keys: [feed.key] }, f);
+    const clock = fastClock();
+    const updater = new Updater(feed.options(root, { clock }));
+    const reasons: string[] = [];
+    updater.on('update-not-available', (i) => reasons.push(i.reason));
+    const downloaded: string[] = [];
+    updater.on('update-downloaded', (info) => downloaded.push(info.version));
+    const releaseRequests = () => feed.requests.filter((r) => r.path.includes('/releases/') || r.path.includes('/blobs/')).length;
+    expect(() => updater.startAutoUpdate({ confirmChecks: 0 })).toThrow(/confirmChecks/);
+
+    // Seen once, then halted: never fetched.
+    await feed.publish('2.0.0');
+    feed.requests.length = 0;
+    updater.startAutoUpdate({ intervalMs: 60_000, jitter: 0 });
+    while (!reasons.includes('deferred')) await new Promise((r) => setTimeout(r, 5));
+    await updater.stopAutoUpdate();
+    expect(releaseRequests()).toBe(0);
+    await edit((c) => (c.rollout = { ...c.rollout, halted: true }));
+    updater.startAutoUpdate({ intervalMs: 60_000, jitter: 0 });
+    while (!reasons.includes('halted')) await new Promise((r) => setTimeout(r, 5));
+    await updater.stopAutoUpdate();
+    expect(releaseRequests()).toBe(0);
+
+    // Resumed: seen again from scratch, deferred once, fetched at the second check.
+    await edit((c) => (c.rollout = { ...c.rollout, halted: false }));
+    reasons.length = 0;
+    updater.startAutoUpdate({ intervalMs: 60_000, jitter: 0 });
+    while (downloaded.length === 0) await new Promise((r) => setTimeout(r, 5));
+    await updater.stopAutoUpdate();
+    expect(reasons).toEqual(['deferred']);
+    expect(downloaded).toEqual(['2.0.0']);
+
+    // A critical release is fetched at the first check that offers it.
+    await feed.publish('3.0.0');
+    await edit((c) => (c.critical = true));
+    reasons.length = 0;
+    updater.startAutoUpdate({ intervalMs: 60_000, jitter: 0 });
+    while (downloaded.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await updater.stopAutoUpdate();
+    expect(reasons).toEqual([]);
+    expect(downloaded).toEqual(['2.0.0', '3.0.0']);
+  });
 });
+

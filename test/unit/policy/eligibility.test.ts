@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ChannelDocument } from '../../../src/manifest/channel.js';
 import { rolloutBucket } from '../../../src/policy/bucket.js';
-import { type InstallFacts, decideUpdate, downloadStopReason } from '../../../src/policy/eligibility.js';
+import { type InstallFacts, decideUpdate, downloadStopReason, holdNewRelease } from '../../../src/policy/eligibility.js';
 
 const POINTER = { url: 'releases/2.0.0/linux-x64.json', sha256: 'a'.repeat(64), size: 100 };
 const ID = createHash('sha256').update('install').digest('hex').slice(0, 32);
@@ -139,6 +139,14 @@ describe('downloadStopReason', () => {
     expect(downloadStopReason(newer, '2.0.0', facts())).toBeNull();
     const escape = channel({ rollout: { rings: { '*': 100 }, halted: true }, revoked: ['1.0.0'] });
     expect(downloadStopReason(escape, '2.0.0', facts())).toBeNull();
+  });
+});
+
+describe('holdNewRelease', () => {
+  it('holds until the release was offered confirmChecks times in a row, never a critical one', () => {
+    expect([1, 2, 3].map((n) => holdNewRelease(n, 2, false))).toEqual([true, false, false]);
+    expect(holdNewRelease(1, 1, false)).toBe(false);
+    expect(holdNewRelease(1, 3, true)).toBe(false);
   });
 });
 
