@@ -389,10 +389,10 @@ export class Updater {
     });
   }
 
-  /** The slot journal, read without taking the lock. */
+  /** The slot journal, read without taking the lock (and so without touching a save in progress). */
   async status(): Promise<UpdaterStatus> {
     const fs = this.#options.fs ?? nodeFileSystem;
-    return describeJournal(this.#layout.root, this.#phase, await loadJournal(fs, this.#layout));
+    return describeJournal(this.#layout.root, this.#phase, await peekJournal(fs, this.#layout));
   }
 
   /**

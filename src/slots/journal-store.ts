@@ -17,6 +17,21 @@ export async function loadJournal(fs: FileSystem, layout: RootLayout): Promise<J
   return bytes === null ? null : parseJournal(bytes.toString('utf8'));
 }
 
+/**
+ * The journal as it stands, for readers that do not hold the root lock (`status()`,
+ * `twinslot status`). Unlike {@link loadJournal} it never settles a leftover: without
+ * the lock a `state.tmp` may be another process's save in progress, and deleting it
+ * would make that save fail. `state` itself is only ever replaced by a rename, so it
+ * is always whole. A complete leftover with no `state` beside it (a first install cut
+ * short) is what the next locked load renames into place, so that is what is shown.
+ */
+export async function peekJournal(fs: FileSystem, layout: RootLayout): Promise<Journal | null> {
+  const current = await readIfExists(fs, layout.state);
+  if (current !== null) return parseJournal(current.toString('utf8'));
+  const leftover = await readIfExists(fs, `${layout.state}.tmp`);
+  return leftover !== null && parsesAs(() => parseJournal(leftover.toString('utf8'))) ? parseJournal(leftover.toString('utf8')) : null;
+}
+
 /** Like {@link loadJournal} but an absent journal is an error. */
 export async function requireJournal(fs: FileSystem, layout: RootLayout): Promise<Journal> {
   const journal = await loadJournal(fs, layout);
