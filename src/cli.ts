@@ -2,11 +2,14 @@
 /**
  * The `twinslot` command. Every failure prints one line to stderr and exits non-zero:
  * 1 for an UpdateError (the line starts with its code), 2 for a usage mistake,
- * 10 when `commit` reverted a trial (restart the app).
+ * 10 when `commit` reverted a trial (restart the app). With --json a failure also
+ * prints `{ "error": { "code", "message" } }` on stdout, so a script always gets a
+ * JSON document. The exit codes are listed in cli/help.ts (EXIT_CODES_TEXT).
  *
  * @module
  */
 import { UsageError } from './cli/args.js';
+import { commandHelp, isCommand, mainHelp } from './cli/help.js';
 import { createOutput } from './cli/output.js';
 import { isUpdateError } from './errors.js';
 
@@ -15,36 +18,15 @@ import { isUpdateError } from './errors.js';
 const publisher = () => import('./cli/publisher-commands.js');
 const client = () => import('./cli/client-commands.js');
 
-const HELP = `twinslot: signed, resumable, A/B self-updates that revert on failure
-
-Publisher:
-  twinslot keygen --out <dir>
-  twinslot release <build-dir> --feed <dir> --app <id> --version <semver> --channel <name>
-           --platform <os-arch> --entry <path> --key <file> [--key <file>]...
-           [--expires 30d] [--probe "<command>"]... [--pre-probe "<command>"]...
-           [--ring <name>=<percent>]... [--critical] [--chunk-size <bytes>] [--deltas-from <n>]
-  twinslot rollout --feed <dir> --channel <name> --key <file> --ring <name>=<percent>...
-           [--minimum-version <semver>|none]
-  twinslot halt | resume --feed <dir> --channel <name> --key <file>
-  twinslot revoke <version> --feed <dir> --channel <name> --key <file>
-  twinslot verify --feed <dir> --pub <key> [--pub <key>]... [--threshold <k>]
-  twinslot rotate-keys --feed <dir> --app <id> --key <current key file>... --new-key <file>... [--threshold <k>]
-
-Client (device):
-  twinslot install --feed <url> --root <dir> --app <id> --pub <key> --channel <name> [--ring <name>]
-  twinslot update --root <dir>
-  twinslot commit --root <dir>
-  twinslot rollback --root <dir>
-  twinslot status --root <dir>
-  twinslot launch --root <dir> -- <args>
-
-Add --json for machine-readable output. Exit codes: 0 ok, 1 error (the line names its code),
-2 usage, 10 commit reverted the trial.`;
-
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === 'help' && rest.length > 0) {
+    if (!isCommand(rest[0]!)) throw new UsageError(`help: unknown command "${rest[0]}"; run "twinslot --help"`);
+    process.stdout.write(commandHelp(rest[0]!) + '\n');
+    return 0;
+  }
   if (!command || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP + '\n');
+    process.stdout.write(mainHelp() + '\n');
     return command ? 0 : 2;
   }
   if (command === '--version') {
@@ -53,9 +35,8 @@ async function main(argv: string[]): Promise<number> {
   }
   // Arguments after `--` belong to someone else (`launch` passes them to the app).
   const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
-  if (own.includes('--help') || own.includes('-h')) {
-    const lines = HELP.split('\n').filter((l) => l.includes(`twinslot ${command}`) || l.includes(`| ${command}`));
-    process.stdout.write((lines.length ? lines.join('\n') : HELP) + '\n');
+  if ((own.includes('--help') || own.includes('-h')) && isCommand(command)) {
+    process.stdout.write(commandHelp(command) + '\n');
     return 0;
   }
   switch (command) {
@@ -90,11 +71,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+const args = process.argv.slice(2);
+main(args).then(
   (code) => {
     process.exitCode = code;
   },
   (err: unknown) => {
+    const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+    if (own.includes('--json')) {
+      const code = err instanceof UsageError ? 'USAGE' : isUpdateError(err) ? err.code : 'ERROR';
+      const message = err instanceof Error ? err.message : String(err);
+      process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
+    }
     if (err instanceof UsageError) {
       process.stderr.write(`twinslot: ${err.message}\n`);
       process.exitCode = 2;

@@ -56,7 +56,7 @@ export async function install(argv: string[], out: (json: boolean) => Output): P
   const ctx = createFlowContext(options, layout, await loadConfig(options, layout), (event, ...args) => {
     if (event === 'download-progress') {
       const [progress] = args as [{ transferred: number; total: number }];
-      o.progress(`downloading ${formatBytes(progress.transferred)} / ${formatBytes(progress.total)}`);
+      o.progress('downloading', progress.transferred, progress.total);
     }
   });
   const { version } = await installFirstRelease(ctx);
@@ -79,7 +79,7 @@ export async function update(argv: string[], out: (json: boolean) => Output): Pr
   const onSignal = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  updater.on('download-progress', (pr) => o.progress(`downloading ${formatBytes(pr.transferred)} / ${formatBytes(pr.total)} (${pr.percent.toFixed(0)}%)`));
+  updater.on('download-progress', (pr) => o.progress('downloading', pr.transferred, pr.total, pr.bytesPerSecond > 0 ? `${formatBytes(pr.bytesPerSecond)}/s` : ''));
   try {
     const check = await updater.checkForUpdates({ signal: controller.signal });
     if (!check.available) {

@@ -1,22 +1,29 @@
 /**
- * How the CLI talks: plain lines (or one JSON document with --json) on stdout,
- * progress on stderr only when it is a terminal.
+ * How the CLI talks: plain lines (or one JSON document with --json) on stdout;
+ * progress and notes on stderr. Progress is a bar only when both stdout and stderr
+ * are terminals (an operator is watching); otherwise an occasional plain line, never
+ * a control character (see progress.ts). With --json there is no progress at all.
  *
  * @module
  */
+import { ProgressView } from './progress.js';
+
+export { formatBytes } from './format.js';
+
 export interface Output {
   readonly json: boolean;
   line(text: string): void;
   data(value: unknown): void;
-  progress(text: string): void;
+  /** Long work: `label` names the task; `extra` is appended (a rate, say). */
+  progress(label: string, done: number, total: number, extra?: string): void;
   endProgress(): void;
   /** A line for the operator on stderr (never part of --json output). */
   note(text: string): void;
 }
 
 export function createOutput(json: boolean): Output {
-  const tty = process.stderr.isTTY === true;
-  let shown = false;
+  const tty = process.stdout.isTTY === true && process.stderr.isTTY === true;
+  const view = new ProgressView({ tty, write: (text) => void process.stderr.write(text) });
   return {
     json,
     line: (text) => {
@@ -25,31 +32,13 @@ export function createOutput(json: boolean): Output {
     data: (value) => {
       if (json) process.stdout.write(JSON.stringify(value, null, 2) + '\n');
     },
-    progress: (text) => {
-      if (json || !tty) return;
-      process.stderr.write(`\r\x1b[2K${text}`);
-      shown = true;
+    progress: (label, done, total, extra) => {
+      if (!json) view.update(label, done, total, extra);
     },
-    endProgress: () => {
-      if (shown) process.stderr.write('\r\x1b[2K');
-      shown = false;
-    },
+    endProgress: () => view.end(),
     note: (text) => {
-      if (shown) process.stderr.write('\r\x1b[2K');
-      shown = false;
+      view.clearLine();
       process.stderr.write(text + '\n');
     },
   };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

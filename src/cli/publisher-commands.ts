@@ -82,8 +82,7 @@ export async function release(argv: string[], out: (json: boolean) => Output): P
     rings: ringValues.length > 0 ? rings(ringValues) : undefined,
     critical: p.values.critical === true,
     deltasFrom: int(p, 'deltas-from', 0, 100) ?? 0,
-    onProgress: (phase, done, total) =>
-      o.progress(phase === 'deltas' ? `diffing changed files: ${formatBytes(done)} / ${formatBytes(total)}` : `${phase}: ${formatBytes(done)} / ${formatBytes(total)}`),
+    onProgress: (phase, done, total) => o.progress(phase === 'deltas' ? 'diffing changed files' : phase === 'pack' ? 'hashing and packing' : phase, done, total),
     onNote: (line) => o.note(line),
   });
   o.endProgress();
@@ -124,7 +123,8 @@ export async function verify(argv: string[], out: (json: boolean) => Output): Pr
   required(p, 'verify', 'feed', 'pub');
   const o = out(p.values.json === true);
   const keys = list(p, 'pub').map((k) => parsePublicKey(k));
-  const report = await verifyFeed(resolve(str(p, 'feed')), { keys, threshold: int(p, 'threshold', 1, 64) ?? 1 });
+  const report = await verifyFeed(resolve(str(p, 'feed')), { keys, threshold: int(p, 'threshold', 1, 64) ?? 1 }, Date.now(), (done, total) => o.progress('hashing blobs', done, total));
+  o.endProgress();
   o.data(report);
   for (const c of report.channels) o.line(`channel ${c.name}: sequence ${c.sequence}, version ${c.version ?? '-'}, expires ${c.expires}`);
   o.line(`${report.releases} release manifest(s), ${report.blobs} blob(s) checked`);

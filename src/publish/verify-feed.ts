@@ -47,7 +47,13 @@ export interface FeedReport {
  * @param trust - The public keys clients pin and how many must sign.
  * @param now - The time expiry is judged at, ms since the epoch.
  */
-export async function verifyFeed(feedDir: string, trust: TrustedKeys, now = Date.now()): Promise<FeedReport> {
+export async function verifyFeed(
+  feedDir: string,
+  trust: TrustedKeys,
+  now = Date.now(),
+  /** Bytes of blobs hashed so far, of all to hash: for a progress bar. */
+  onProgress?: (done: number, total: number) => void,
+): Promise<FeedReport> {
   const problems: string[] = [];
   const channels: { name: string; sequence: number; version: string | null; expires: string }[] = [];
   const manifests = new Map<string, ReleaseManifest>();
@@ -89,25 +95,44 @@ export async function verifyFeed(feedDir: string, trust: TrustedKeys, now = Date
   }
   for (const url of pinned.keys()) if (!manifests.has(url)) problems.push(`${url}: pinned by a channel but missing or invalid`);
 
+  // Sizes first, so progress has a total; each blob is hashed once however many releases share it.
+  const sizes = new Map<string, number>();
+  for (const manifest of manifests.values()) {
+    sizes.set(manifest.pack.sha256, manifest.pack.size);
+    for (const patch of manifest.patches) sizes.set(patch.blob, patch.size);
+  }
+  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+  let hashed = 0;
+  const progress = (n: number): void => {
+    hashed += n;
+    onProgress?.(hashed, total);
+  };
   const checked = new Set<string>();
   for (const [rel, manifest] of manifests) {
     const { pack } = manifest;
     if (!checked.has(pack.sha256)) {
       checked.add(pack.sha256);
-      const problem = await checkBlob(feedDir, pack.sha256, pack.size, pack.chunkSize, pack.chunks);
+      const problem = await checkBlob(feedDir, pack.sha256, pack.size, pack.chunkSize, pack.chunks, progress);
       if (problem) problems.push(`${rel}: pack ${problem}`);
     }
     for (const patch of manifest.patches) {
       if (checked.has(patch.blob)) continue;
       checked.add(patch.blob);
-      const problem = await checkBlob(feedDir, patch.blob, patch.size, patch.chunkSize, patch.chunks);
+      const problem = await checkBlob(feedDir, patch.blob, patch.size, patch.chunkSize, patch.chunks, progress);
       if (problem) problems.push(`${rel}: patch ${problem}`);
     }
   }
   return { ok: problems.length === 0, channels, releases: manifests.size, blobs: checked.size, problems };
 }
 
-async function checkBlob(feedDir: string, sha256: string, size: number, chunkSize: number, chunks: readonly string[]): Promise<string | null> {
+async function checkBlob(
+  feedDir: string,
+  sha256: string,
+  size: number,
+  chunkSize: number,
+  chunks: readonly string[],
+  onBytes: (n: number) => void,
+): Promise<string | null> {
   const path = join(feedDir, 'blobs', 'sha256', sha256);
   const whole = createHash('sha256');
   let chunk = createHash('sha256');
@@ -119,6 +144,7 @@ async function checkBlob(feedDir: string, sha256: string, size: number, chunkSiz
     for await (const piece of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
       whole.update(piece);
       total += piece.length;
+      onBytes(piece.length);
       if (chunkSize === 0) continue;
       let pos = 0;
       while (pos < piece.length) {
