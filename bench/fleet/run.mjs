@@ -12,12 +12,13 @@
 // The publisher's edits are editChannel() on the feed folder at their simulated time.
 //
 // Two runs side by side, same install ids and random draws:
-//   jitter 1   the library's defaults: first check uniform in [0, interval x jitter]
-//              after start (as Updater.startAutoUpdate), then uniform in
-//              [0, 2 x interval]; every install starts at 00:00 (a power cut).
+//   jitter 1   the library's defaults: the first check after start drawn by
+//              firstCheckDelay (as Updater.startAutoUpdate: the steady-state spread),
+//              then uniform in [0, 2 x interval]; every install starts at 00:00.
 //   no jitter  the same fleet with jitter 0: every install checks at 00:00, 01:00, ...
 // With --stationary-start, a third run: jitter 1 with the first delay drawn from the
-// stationary (forward-recurrence) distribution instead of the Updater's rule.
+// stationary (forward-recurrence) distribution computed here (a cross-check of the
+// library's rule).
 //
 // Figures: origin requests/s per simulated minute (busiest minute / mean), share of
 // 304 answers among checks where nothing changed since the install's last check,
@@ -71,8 +72,8 @@ const NOTES = [
   'Origin load = channel checks + release-manifest fetches per simulated minute, shown as requests per second; "busiest minute / mean" over the whole day (24 x 60 minutes). ' +
     'Even a perfectly spread fleet has Poisson noise: at ~167 requests a minute the busiest of 1440 minutes is expected about 1.25x the mean (more with fewer --installs). ' +
     'After a rollout step, newly eligible installs add one manifest fetch each at their next check (~+25% for an hour after 50% -> 100%).',
-  'The jitter run starts every install at 00:00 (like a power cut) with the Updater\'s first delay, uniform in [0, interval x jitter]; later delays are uniform in [0, 2 x interval]. ' +
-    'That first delay is shorter on average than the stationary one, so checks bunch up in the first hour; "after start-up" counts from 03:00.',
+  'The jitter run starts every install at 00:00 (like a power cut) with the Updater\'s first delay (firstCheckDelay: the steady-state spread of the later delays); later delays are uniform in [0, 2 x interval]. ' +
+    '"after start-up" counts from 03:00.',
   '304 share "while nothing changed" = 304 answers / checks whose install already had a document and whose document did not change since (a 304, or a 200 with the same sequence). ' +
     'nginx\'s ETag is mtime (seconds) + size; each edit is checked to change it.',
   'Halt: a download starts when a check\'s answer makes the install eligible. Latency = last such answer after the halt file was in place minus that moment (0 when none); ' +
@@ -114,6 +115,7 @@ const distUrl = (p) => pathToFileURL(join(REPO, 'dist', p)).href;
 const { editChannel, generateKeyPair, publishRelease } = await import(distUrl('publisher.js'));
 const { DEFAULT_HTTP } = await import(distUrl('transfer/http.js'));
 const { rolloutBucket } = await import(distUrl('policy/bucket.js'));
+const { firstCheckDelay } = await import(distUrl('policy/schedule.js'));
 const { Agent } = await import('undici');
 const { HOUR: SIM_HOUR, hhmm, installIds, makeVerifier, simulateDay } = await import('./sim.mjs');
 const { renderSvg } = await import('./svg.mjs');
@@ -159,7 +161,8 @@ function quantile(values, q) {
 
 /** Delay before an install's first check. */
 function firstDelayFor(rule, jitter) {
-  if (rule === 'updater') return (_inst, random) => random * INTERVAL * jitter; // Updater.startAutoUpdate
+  // Updater.startAutoUpdate's own rule, from the library.
+  if (rule === 'updater') return (_inst, random) => firstCheckDelay({ intervalMs: INTERVAL, jitter, maxBackoffMs: 24 * HOUR, quiet: [] }, { now: 0, random, minuteOfDay: () => 0 });
   // Forward-recurrence time of a delay uniform in [a, b]: density P(delay > x) / mean.
   const a = INTERVAL * (1 - jitter);
   const b = INTERVAL * (1 + jitter);
@@ -343,7 +346,7 @@ try {
     raw[run.key] = {
       label: run.label,
       jitter: run.jitter,
-      firstDelay: run.first === 'updater' ? 'uniform in [0, interval x jitter] (Updater.startAutoUpdate)' : 'stationary forward-recurrence time of the jittered interval',
+      firstDelay: run.first === 'updater' ? 'firstCheckDelay (Updater.startAutoUpdate)' : 'stationary forward-recurrence time of the jittered interval, computed by the bench',
       compression: r.compression,
       realSeconds: r.elapsedRealMs / 1000,
       loadavg1: r.loadavg,

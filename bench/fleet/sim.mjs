@@ -5,7 +5,7 @@
 // dist/: fetchDocument (conditional GET with If-None-Match), openEnvelope +
 // parseChannelDocument on a 200 only (a 304 reuses the cached verified document, as
 // fetchChannel does with its ChannelCache), admitChannelDocument (rollback/expiry),
-// decideUpdate (rollout percentages, rings, halt) and nextCheckDelay (jitter,
+// decideUpdate (rollout percentages, rings, halt), holdNewRelease (a new release is fetched at its second offer in a row) and nextCheckDelay (jitter,
 // backoff, max-age) for the next check.
 //
 // Time is virtual: a priority queue holds every install's next check (and the
@@ -26,7 +26,7 @@ const { DOCUMENT_LIMITS, openEnvelope } = await dist('manifest/envelope.js');
 const { parseChannelDocument } = await dist('manifest/channel.js');
 const { admitChannelDocument, newTrustState } = await dist('manifest/trust-state.js');
 const { verifyRelease } = await dist('flow/slot-release.js');
-const { decideUpdate } = await dist('policy/eligibility.js');
+const { decideUpdate, holdNewRelease } = await dist('policy/eligibility.js');
 const { ringPercent, rolloutBucket } = await dist('policy/bucket.js');
 const { nextCheckDelay } = await dist('policy/schedule.js');
 
@@ -114,6 +114,7 @@ async function nginxEtag(path) {
  */
 export async function simulateDay(o) {
   const { ids, rings, http, feedUrl, channel, app, platform, dayMs, realMs, settings, firstDelay, edits, seed, verifier, maxInflight, log } = o;
+  const confirmChecks = o.confirmChecks ?? 2; // the Updater's default
   const C = dayMs / realMs; // virtual ms per real ms
   const channelUrl = new URL(`channels/${channel}.json`, feedUrl);
   const what = `channel document ${channel}`;
@@ -140,6 +141,7 @@ export async function simulateDay(o) {
     errors: 0,
     draws: 0,
     bucket: new Map(),
+    sighting: null,
   }));
 
   const heap = new EventHeap();
@@ -209,7 +211,14 @@ export async function simulateDay(o) {
         stability.decisionsChecked++;
         if (decision.available !== bucket < ringPercent(doc.rollout.rings, inst.ring)) stability.decisionsInconsistent++;
       }
-      if (decision.available) {
+      // As Updater.startAutoUpdate: a release is fetched at its confirmChecks-th offer in a row.
+      let offered = decision.available;
+      if (offered) {
+        const count = inst.sighting?.version === decision.version ? inst.sighting.count + 1 : 1;
+        inst.sighting = { version: decision.version, count };
+        if (holdNewRelease(count, confirmChecks, decision.critical)) offered = false;
+      } else inst.sighting = null;
+      if (offered) {
         downloads.push({ i: inst.i, ring: inst.ring, v, answeredReal: answeredAt, sequence: doc.sequence, version: decision.version, bucket });
         counts.manifests++;
         bins.manifests[minute]++;
