@@ -196,4 +196,21 @@ describe('observability of a real update', () => {
     expect(JSON.stringify(seen)).not.toContain('secret');
     expect(reports.at(-1)).toMatchObject({ attempt: 'download', outcome: 'success', retries: 1 });
   });
+
+  it('a mirror failover is logged as one and counted', async () => {
+    const root = await feed.install();
+    await feed.publish('2.0.0');
+    // The primary serves wrong bytes: the chunks move to the mirror (the feed itself) at once.
+    const server = await createFaultServer(feed.feed, () => 'wrong-bytes');
+    cleanups.push(() => server.close());
+    const logger = captureLogger();
+    const reports: UpdateReport[] = [];
+    const updater = new Updater(feed.options(root, { feedUrl: server.url, mirrors: [feed.url], connections: 1, logger, report: (r) => void reports.push(r) }));
+    await updater.checkForUpdates();
+    await updater.downloadUpdate();
+    const warns = logger.lines.filter((l) => l.level === 'warn');
+    expect(warns.map((w) => w.message)).toEqual(['download failed (CHECKSUM_MISMATCH); moving to mirror 1']);
+    expect(warns[0]!.fields).toMatchObject({ failover: true, mirror: 1, attempt: 0, waitMs: 0 });
+    expect(reports.at(-1)).toMatchObject({ attempt: 'download', outcome: 'success', retries: 1 });
+  });
 });
