@@ -56,7 +56,9 @@ export async function stageRelease(
   try {
     return await stageInto(ctx, journal, slot, target, options);
   } catch (err) {
-    if (err instanceof UpdateError && err.code === 'DISK_FULL') await ctx.fs.rmTree(ctx.layout.staging).catch(() => undefined);
+    // UNSAFE_PATH: staging was tampered with (swapped for a symlink, a hardlink planted);
+    // removing it unlinks whatever is there without following it, so the next run is clean.
+    if (err instanceof UpdateError && (err.code === 'DISK_FULL' || err.code === 'UNSAFE_PATH')) await ctx.fs.rmTree(ctx.layout.staging).catch(() => undefined);
     throw err;
   }
 }
@@ -87,6 +89,13 @@ async function stageInto(
     await saveJournal(ctx.fs, ctx.layout, current);
   }
   await ensureDir(ctx, ctx.layout.slotsDir);
+  // The inactive slot is ours to rebuild: a symlink planted in its place is unlinked, not followed.
+  const slotStat = await ctx.fs.lstat(slotDir).catch(() => null);
+  if (slotStat && !slotStat.isDirectory()) {
+    await ctx.fs.unlink(slotDir).catch((err: unknown) => {
+      throw fromFsError(err, `removing ${slotDir}`);
+    });
+  }
   await ensureDir(ctx, slotDir);
 
   // Everything that failed so far is fetched instead; the plan is recomputed from the same inputs.
@@ -123,7 +132,8 @@ async function stageInto(
   const patchOps = plan.ops.flatMap((op) => (op.kind === 'patch' ? [op] : []));
   if (patchOps.length > 0 && journal) {
     const patchMeter = new ProgressMeter(ctx.clock, plan.patches.reduce((sum, p) => sum + p.size, 0), (p) => ctx.emit('download-progress', p));
-    const unavailable = await downloadPatches(ctx, job, plan.patches, patchMeter, options.signal);
+    await staging.guard();
+    const unavailable = await downloadPatches(ctx, job, plan.patches, patchMeter, options.signal, () => staging.guard());
     patchMeter.finish();
     const failures = await applyPatches(ctx, patchOps, ctx.layout.slotDir(journal.active), staging, indexOf, unavailable, options.signal);
     for (const f of failures) {
@@ -138,6 +148,7 @@ async function stageInto(
 
   staging.expectFromPack(plan.ops.flatMap((op) => (op.kind === 'fetch' ? [indexOf.get(op.file.path)!] : [])));
   staging.setKeptFiles(new Map(plan.ops.flatMap((op) => (op.kind === 'keep' ? [[indexOf.get(op.file.path)!, join(slotDir, op.file.path)] as const] : []))));
+  await staging.guard();
   const log = await ChunkLog.open(ctx.fs, chunkLogPath(ctx));
   try {
     await staging.prepare();
@@ -247,7 +258,8 @@ function summarize(version: string, plan: UpdatePlan): PlanSummary {
 async function isIntact(ctx: FlowContext, path: string, size: number, sha256: string): Promise<boolean> {
   try {
     const stat = await ctx.fs.lstat(path);
-    if (!stat.isFile() || stat.size !== size) return false;
+    // A file with a second link elsewhere is not kept: the slot re-check would refuse it.
+    if (!stat.isFile() || stat.nlink !== 1 || stat.size !== size) return false;
     const digest = await hashFile(ctx.fs, path, size);
     return digest.sha256 === sha256;
   } catch (err) {

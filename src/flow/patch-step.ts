@@ -23,7 +23,7 @@ import { downloadPack } from '../transfer/pack-download.js';
 import { chunkRange } from '../transfer/range-fetch.js';
 import type { ProgressMeter } from '../transfer/progress.js';
 import { type FlowContext, blobUrls } from './context.js';
-import { type StagingJob, ensureDir, saveStagingJob } from './staging-job.js';
+import { type StagingJob, ensureDir, requireRealDir, saveStagingJob } from './staging-job.js';
 
 type PatchOp = Extract<PlanOp, { kind: 'patch' }>;
 
@@ -48,6 +48,8 @@ export async function downloadPatches(
   patches: readonly PatchEntry[],
   meter: ProgressMeter,
   signal: AbortSignal | undefined,
+  /** Throws UNSAFE_PATH when staging was swapped; called before each blob file is opened. */
+  guard: () => Promise<void> = async () => undefined,
 ): Promise<Map<string, UpdateError>> {
   const failed = new Map<string, UpdateError>();
   if (patches.length === 0) return failed;
@@ -57,11 +59,13 @@ export async function downloadPatches(
   const large = patches.filter((p) => p.chunks.length >= connections);
   const small = patches.filter((p) => p.chunks.length < connections);
   const one = async (patch: PatchEntry, perBlob: number): Promise<void> => {
+    await guard();
+    await requireRealDir(ctx, patchesDir(ctx));
     try {
       await fetchPatchBlob(ctx, job, patch, perBlob, meter, signal);
     } catch (err) {
       checkAborted(signal);
-      if (!isUpdateError(err) || err.code === 'ABORTED' || err.code === 'LOCKED' || err.code === 'DISK_FULL') throw err;
+      if (!isUpdateError(err) || err.code === 'ABORTED' || err.code === 'LOCKED' || err.code === 'DISK_FULL' || err.code === 'UNSAFE_PATH') throw err;
       failed.set(patch.blob, err);
     }
   };
@@ -186,12 +190,13 @@ export async function applyPatches(
       continue;
     }
     const index = indexOf.get(op.file.path)!;
+    await staging.guard();
     try {
       await applyOne(ctx, op, join(activeDir, op.source), join(patchesDir(ctx), op.patch.blob), staging.tempPath(index), signal);
       staging.adoptFile(index, op.file);
     } catch (err) {
       checkAborted(signal);
-      if (!isUpdateError(err) || err.code === 'DISK_FULL') throw err;
+      if (!isUpdateError(err) || err.code === 'DISK_FULL' || err.code === 'UNSAFE_PATH') throw err;
       failures.push({ path: op.file.path, code: err.code, reason: err.message });
     }
   }
@@ -215,7 +220,11 @@ async function applyOne(ctx: FlowContext, op: PatchOp, oldPath: string, patchPat
     const stat = await old.stat();
     if (!stat.isFile() || stat.size !== op.sourceSize) throw new UpdateError('PATCH_FAILED', `${op.source} in the active slot is not the ${op.sourceSize}-byte file the patch starts from`);
     const patch = await openFile(patchPath, OPEN.read);
-    const out = await openFile(outPath, OPEN.create, 0o600);
+    // A fresh output file: a link planted at its path is unlinked, never written through.
+    await ctx.fs.unlink(outPath).catch((err: unknown) => {
+      if (!isErrno(err, 'ENOENT')) throw fromFsError(err, `removing ${outPath}`);
+    });
+    const out = await openFile(outPath, OPEN.createNew, 0o600);
     await applyPatch({ old, patch, patchSize: op.patch.size, out, signal }, { oldSize: op.sourceSize, newSize: op.file.size, sha256: op.file.sha256 });
     try {
       await out.chmod(op.file.mode);

@@ -10,6 +10,7 @@ import { UpdateError, fromFsError } from '../errors.js';
 import { isErrno } from '../io/file-system.js';
 import { readIfExists, writeFileAtomic } from '../slots/atomic-file.js';
 import { ChunkLog } from '../slots/chunk-log.js';
+import { walkTree } from '../slots/verify-tree.js';
 import type { SlotName } from '../slots/state-file.js';
 import type { FlowContext } from './context.js';
 
@@ -27,6 +28,7 @@ export function chunkLogPath(ctx: FlowContext): string {
 
 /** Opens the job for `release` into `slot`, discarding staging that belongs to another. */
 export async function openStagingJob(ctx: FlowContext, release: string, slot: SlotName): Promise<StagingJob> {
+  await checkStagingTree(ctx);
   const path = join(ctx.layout.staging, 'job.json');
   const bytes = await readIfExists(ctx.fs, path).catch(() => null);
   let previous: Record<string, unknown> | null = null;
@@ -51,6 +53,7 @@ const saving = new WeakMap<StagingJob, Promise<void>>();
 /** Saves the job; calls are queued, since connections learn ETags concurrently and share one temp file. */
 export function saveStagingJob(ctx: FlowContext, job: StagingJob): Promise<void> {
   const write = async (): Promise<void> => {
+    await requireRealDir(ctx, ctx.layout.staging);
     const text = JSON.stringify({ version: 1, release: job.release, slot: job.slot, etags: job.etags }) + '\n';
     await writeFileAtomic(ctx.fs, join(ctx.layout.staging, 'job.json'), text);
   };
@@ -66,6 +69,47 @@ export async function forgetProgress(ctx: FlowContext, job: StagingJob): Promise
   await ctx.fs.unlink(chunkLogPath(ctx)).catch((err: unknown) => {
     if (!isErrno(err, 'ENOENT')) throw fromFsError(err, 'removing the chunk log');
   });
+}
+
+/**
+ * Staging left by an earlier run is resumed only if it is all twinslot's own: a real
+ * directory of plain files, each with one link. A symlink there (the staging directory
+ * itself or an entry) or a file hardlinked elsewhere would let the resumed writes land
+ * outside the root. Such a staging is removed (links are unlinked, never followed) and
+ * the attempt fails with `UNSAFE_PATH`; the next one starts clean.
+ */
+async function checkStagingTree(ctx: FlowContext): Promise<void> {
+  const dir = ctx.layout.staging;
+  let problem: string | null = null;
+  try {
+    const stat = await ctx.fs.lstat(dir);
+    if (!stat.isDirectory()) problem = `${dir} is not a directory (a symlink?)`;
+    else {
+      const tree = await walkTree(ctx.fs, dir);
+      if (tree.others.length > 0) problem = `${join(dir, tree.others[0]!)} is a symlink or special file`;
+      for (const file of tree.files) {
+        if (problem) break;
+        if ((await ctx.fs.lstat(join(dir, file))).nlink !== 1) problem = `${join(dir, file)} is hardlinked elsewhere`;
+      }
+    }
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return;
+    throw fromFsError(err, `checking ${dir}`);
+  }
+  if (problem === null) return;
+  await ctx.fs.rmTree(dir);
+  throw new UpdateError('UNSAFE_PATH', `staging from an earlier run was tampered with: ${problem}; it was removed`, { details: { path: dir } });
+}
+
+/** Throws `UNSAFE_PATH` unless `path` is a directory itself, not a symlink to one. */
+export async function requireRealDir(ctx: FlowContext, path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await ctx.fs.lstat(path);
+  } catch (err) {
+    throw fromFsError(err, `checking ${path}`);
+  }
+  if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${path} is not a directory (a symlink?)`, { details: { path } });
 }
 
 export async function ensureDir(ctx: FlowContext, path: string): Promise<void> {

@@ -11,7 +11,7 @@ import { runProbes } from '../health/run-probes.js';
 import type { ReleaseManifest } from '../manifest/release.js';
 import { requireJournal, saveJournal } from '../slots/journal-store.js';
 import { type Journal, type SlotName, otherSlot } from '../slots/state-file.js';
-import { MAX_SAVES, commitTrial, revertTrial, switchToStaged } from '../slots/transitions.js';
+import { MAX_SAVES, commitTrial, markInvalid, revertTrial, switchToStaged } from '../slots/transitions.js';
 import { verifyTree } from '../slots/verify-tree.js';
 import type { FlowContext } from './context.js';
 import { loadSlotRelease } from './slot-release.js';
@@ -57,7 +57,16 @@ export async function switchToUpdate(ctx: FlowContext, info: UpdateInfo | null):
   const journal = await requireJournal(ctx.fs, ctx.layout);
   const { slot, release } = await stagedRelease(ctx, journal, info?.version);
   const { manifest } = release;
-  await verifyTree(ctx.fs, ctx.layout.slotDir(slot), manifest);
+  try {
+    await verifyTree(ctx.fs, ctx.layout.slotDir(slot), manifest);
+  } catch (err) {
+    // The slot no longer holds what was verified: say so, so the next download rebuilds
+    // it (removing links, never following them) instead of offering it again.
+    if (err instanceof UpdateError && (err.code === 'UNSAFE_PATH' || err.code === 'CHECKSUM_MISMATCH')) {
+      await saveJournal(ctx.fs, ctx.layout, markInvalid(journal, slot));
+    }
+    throw err;
+  }
   const run = await probe(ctx, 'pre-switch', slot, manifest, manifest.version);
   if (!run.ok) {
     const failed = run.results.at(-1);

@@ -99,6 +99,8 @@ export const OPEN = {
   read: constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0),
   create: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | (constants.O_NOFOLLOW ?? 0),
   readWriteCreate: constants.O_RDWR | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0),
+  /** A new file only: fails if anything (a planted link included) is already there. */
+  createNew: constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
 } as const;
 
 /** The real file system (node:fs/promises). */

@@ -52,6 +52,9 @@ export class StagingArea {
   #kept: ReadonlyMap<number, string> = new Map();
   readonly #staged = new Map<string, number>();
   #open: FileProgress[] = [];
+  readonly #stagingDir: string;
+  /** Identity (dev:ino) of `staging/` and `staging/files/` when first checked. */
+  #identity: string | null = null;
 
   /**
    * @param stagingDir `<root>/staging`
@@ -60,7 +63,34 @@ export class StagingArea {
   constructor(fs: FileSystem, stagingDir: string, files: readonly ReleaseFile[]) {
     this.#fs = fs;
     this.#files = files;
+    this.#stagingDir = stagingDir;
     this.#filesDir = join(stagingDir, 'files');
+  }
+
+  /**
+   * Throws `UNSAFE_PATH` unless `staging/` and `staging/files/` are still the real
+   * directories first seen here: not symlinks, not swapped for other directories.
+   * Called before every open of a path in staging and before the move into the slot,
+   * because O_NOFOLLOW guards only the last component of a path: a staging directory
+   * swapped for a symlink would otherwise carry new files outside the root. (Node has
+   * no openat(); a swap between this check and the open remains possible, and the
+   * re-check of the slot before the switch is what catches a file brought in that way.)
+   */
+  async guard(): Promise<void> {
+    const ids: string[] = [];
+    for (const dir of [this.#stagingDir, this.#filesDir]) {
+      let stat;
+      try {
+        stat = await this.#fs.lstat(dir);
+      } catch (err) {
+        throw fromFsError(err, `checking ${dir}`);
+      }
+      if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${dir} is no longer a directory (a symlink?)`, { details: { path: dir } });
+      ids.push(`${stat.dev}:${stat.ino}`);
+    }
+    const identity = ids.join('/');
+    if (this.#identity === null) this.#identity = identity;
+    else if (this.#identity !== identity) throw new UpdateError('UNSAFE_PATH', `${this.#stagingDir} was replaced during the update`, { details: { path: this.#stagingDir } });
   }
 
   /** Names the files (by index) whose bytes will come from the pack. Call once, before {@link prepare}. */
@@ -83,6 +113,7 @@ export class StagingArea {
         if (!stat.isDirectory()) throw new UpdateError('UNSAFE_PATH', `${dir} is not a directory`);
       }
     }
+    await this.guard();
     // Empty files have no chunk to bring them into existence.
     for (const p of this.#byOffset) if (p.file.size === 0) await this.#finish(p);
   }
@@ -212,10 +243,15 @@ export class StagingArea {
     const hash = createHash('sha256');
     const buffer = Buffer.allocUnsafe(1024 * 1024);
     let size = 0;
+    await this.guard();
     try {
+      // A fresh file: whatever is at `temp` (a link planted there) is unlinked, never written through.
+      await this.#fs.unlink(temp).catch((err: unknown) => {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      });
       const input = await this.#fs.open(source, OPEN.read);
       try {
-        const output = await this.#fs.open(temp, OPEN.create, 0o600);
+        const output = await this.#fs.open(temp, OPEN.createNew, 0o600);
         try {
           for (;;) {
             const { bytesRead } = await input.read(buffer, 0, buffer.length, size);
@@ -274,6 +310,7 @@ export class StagingArea {
       for (let i = 1; i < parts.length; i++) wantedDirs.add(parts.slice(0, i).join('/'));
     }
     await this.#ensureDir(slotDir);
+    await this.guard();
     const tree = await walkTree(this.#fs, slotDir);
     try {
       for (const path of tree.others) await this.#fs.unlink(join(slotDir, path));
@@ -344,11 +381,22 @@ export class StagingArea {
         await handle?.close().catch(() => undefined);
       }
     }
+    await this.guard();
     let handle: FileLike;
     try {
       handle = await this.#fs.open(this.tempPath(p.index), OPEN.readWriteCreate, 0o600);
     } catch (err) {
       throw fromFsError(err, `opening ${this.tempPath(p.index)}`);
+    }
+    // A partial file from an earlier run is written in place: it must be ours alone, not
+    // a hardlink to a file elsewhere that the writes would change.
+    const stat = await handle.stat().catch(async (err: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw fromFsError(err, `checking ${this.tempPath(p.index)}`);
+    });
+    if (!stat.isFile() || stat.nlink !== 1) {
+      await handle.close().catch(() => undefined);
+      throw new UpdateError('UNSAFE_PATH', `${this.tempPath(p.index)} is not a plain file of its own (a hardlink?)`, { details: { path: this.tempPath(p.index) } });
     }
     p.handle = handle;
     this.#open.push(p);

@@ -39,6 +39,12 @@ export async function walkTree(fs: FileSystem, dir: string): Promise<{ files: st
 
 /** Throws `CHECKSUM_MISMATCH` or `UNSAFE_PATH` unless `slotDir` holds exactly `manifest`. */
 export async function verifyTree(fs: FileSystem, slotDir: string, manifest: ReleaseManifest): Promise<void> {
+  // The slot itself must be a directory in the root, not a symlink to a lookalike tree
+  // elsewhere (which could change after this check, out of twinslot's reach).
+  const top = await fs.lstat(slotDir).catch((err: unknown) => {
+    throw fromFsError(err, `checking ${slotDir}`);
+  });
+  if (!top.isDirectory()) throw new UpdateError('UNSAFE_PATH', `slot ${slotDir} is not a directory (a symlink?)`, { details: { path: slotDir } });
   const tree = await walkTree(fs, slotDir);
   if (tree.others.length > 0) {
     throw new UpdateError('UNSAFE_PATH', `slot ${slotDir} contains a symlink or special file: ${tree.others[0]}`, { details: { path: tree.others[0] } });
