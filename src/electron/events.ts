@@ -28,6 +28,7 @@ import type { ProbeResult } from '../health/probes.js';
  * `fileCount`.
  */
 export interface ElectronUpdateInfo extends Omit<UpdateInfo, 'files'> {
+  /** Number of files in the release (twinslot's `UpdateInfo.files`). */
   readonly fileCount: number;
 }
 

@@ -29,18 +29,27 @@ import type { AttemptKind, UpdateReport } from './report.js';
 
 /** The names twinslot publishes on. */
 export const DIAGNOSTICS_CHANNELS = {
+  /** Lifecycle phase changes ({@link PhaseMessage}). */
   phase: 'twinslot:phase',
+  /** A step starts ({@link StepStartMessage}). */
   stepStart: 'twinslot:step:start',
+  /** A step ends ({@link StepEndMessage}). */
   stepEnd: 'twinslot:step:end',
+  /** A download request is retried ({@link RetryMessage}). */
   retry: 'twinslot:retry',
+  /** A patch fell back to a whole-file fetch ({@link PatchFallbackMessage}). */
   patchFallback: 'twinslot:patch:fallback',
+  /** A revert to the previous slot ({@link RevertMessage}). */
   revert: 'twinslot:revert',
 } as const;
 
 /** `twinslot:phase`: one transition of the lifecycle table (src/lifecycle.ts). */
 export interface PhaseMessage {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
+  /** The phase before. */
   readonly from: Phase;
+  /** The phase after. */
   readonly to: Phase;
   /** The lifecycle event that moved it: `check`, `found`, `download`, `fail`, ... */
   readonly event: PhaseEvent;
@@ -48,21 +57,27 @@ export interface PhaseMessage {
 
 /** `twinslot:step:start`. */
 export interface StepStartMessage {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
   /** Pairs this start with its `twinslot:step:end`; counts up per process. */
   readonly id: number;
+  /** Which step. */
   readonly step: AttemptKind;
 }
 
 /** `twinslot:step:end`: the same report the `report` option receives. */
 export interface StepEndMessage {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
+  /** The id of the matching `twinslot:step:start`. */
   readonly id: number;
+  /** The attempt's outcome. */
   readonly report: UpdateReport;
 }
 
 /** `twinslot:retry`. */
 export interface RetryMessage {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
   /** The URL that failed, without credentials or query. */
   readonly url: string;
@@ -80,21 +95,29 @@ export interface RetryMessage {
 
 /** `twinslot:patch:fallback`. */
 export interface PatchFallbackMessage extends PatchFailedInfo {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
 }
 
 /** `twinslot:revert`: the rolled-back event's data, without probe output. */
 export interface RevertMessage extends Omit<RolledBackInfo, 'results'> {
+  /** The install root of the updater that published it. */
   readonly installRoot: string;
 }
 
 /** Message type by channel name. */
 export interface DiagnosticsMessages {
+  /** See {@link PhaseMessage}. */
   'twinslot:phase': PhaseMessage;
+  /** See {@link StepStartMessage}. */
   'twinslot:step:start': StepStartMessage;
+  /** See {@link StepEndMessage}. */
   'twinslot:step:end': StepEndMessage;
+  /** See {@link RetryMessage}. */
   'twinslot:retry': RetryMessage;
+  /** See {@link PatchFallbackMessage}. */
   'twinslot:patch:fallback': PatchFallbackMessage;
+  /** See {@link RevertMessage}. */
   'twinslot:revert': RevertMessage;
 }
 

@@ -33,7 +33,9 @@ export type AttemptOutcome = 'success' | 'failure' | 'reverted';
  * ```
  */
 export interface UpdateReport {
+  /** Which step this was. */
   readonly attempt: AttemptKind;
+  /** How it ended. */
   readonly outcome: AttemptOutcome;
   /**
    * What the step found or did, when it says more than the outcome: for `check`
@@ -55,6 +57,7 @@ export interface UpdateReport {
   readonly retries: number;
   /** When the attempt started, RFC 3339. */
   readonly startedAt: string;
+  /** How long it took, ms. */
   readonly durationMs: number;
   /** The error's code when `outcome` is `failure`. */
   readonly errorCode: UpdateErrorCode | null;
