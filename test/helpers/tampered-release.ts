@@ -20,7 +20,6 @@ export interface TamperFeed {
 }
 
 // The signed manifest is plain JSON; tests edit it freely.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type SignedManifest = Record<string, any>;
 
 /** The `signed` part of a published release manifest file. */
@@ -46,7 +45,7 @@ export async function publishTampered(
   const url = releaseManifestPath(version, o.platform ?? String(base.platform));
   await mkdir(dirname(join(f.feed, url)), { recursive: true });
   await writeFile(join(f.feed, url), bytes);
-  await editChannel({ feedDir: f.feed, channel: o.channel ?? 'stable', keys: [f.key] }, (content) => {
+  await editChannel({ feedDir: f.feed, channel: o.channel ?? 'stable', keys: [f.key], app: String(base.app) }, (content) => {
     content.release = { version, platforms: { [o.platform ?? String(base.platform)]: { url, sha256: sha(bytes), size: bytes.length } } };
   });
   return bytes;
