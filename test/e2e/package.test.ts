@@ -130,6 +130,16 @@ describe('installed into a fresh project', () => {
     expect(JSON.parse(r.stdout).codes).toBeGreaterThan(10);
   });
 
+  it('imports twinslot/electron without Electron installed, when the package exports it', async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+    if (!pkg.exports['./electron']) ctx.skip('package.json does not export ./electron');
+    const r = await run(process.execPath, ['--input-type=module', '-e', `const e = await import('twinslot/electron'); console.log(typeof e.ElectronUpdater);`], consumer);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('function');
+    expect(await readdir(join(consumer, 'node_modules'))).not.toContain('electron');
+  });
+
   it('loads with require() from CommonJS (require(esm), unflagged since Node 20.19)', async (ctx) => {
     if (skipReason) ctx.skip(skipReason);
     const script = `
