@@ -6,16 +6,18 @@
  * It does exactly what `twinslot launch` does in Node (src/slots/launch.ts,
  * src/cli/client-commands.ts), with libc/POSIX only:
  *
- *   1. settle a leftover <root>/state.tmp (src/slots/atomic-file.ts settleLeftover):
- *      if <root>/state exists the leftover is deleted; if only the leftover exists and
- *      it parses completely and consistently it is renamed to state; the root
- *      directory is fsynced either way;
- *   2. parse <root>/state as strictly as parseJournal() in src/slots/state-file.ts;
+ *   1. read <root>/state, or when it is absent a complete leftover <root>/state.tmp,
+ *      without touching the leftover (peekJournal(): without the lock it may be an
+ *      updater's save in progress);
+ *   2. parse it as strictly as parseJournal() in src/slots/state-file.ts;
  *   3. decide as decideLaunch() in src/slots/transitions.ts: no trial -> run the
  *      active slot without writing; a trial past max-attempts or with a runaway save
  *      count (>= 28) -> revert to the previous slot; otherwise count the start;
- *   4. persist a changed journal under the root lock (proper-lockfile's mkdir lock
- *      <root>/.lock, stale after 10 s), byte-identical to formatJournal(), with the
+ *   4. under the root lock (proper-lockfile's mkdir lock <root>/.lock, stale after
+ *      10 s), settle a leftover state.tmp (src/slots/atomic-file.ts settleLeftover:
+ *      deleted when state exists, renamed to state when only it exists and parses;
+ *      the root fsynced), decide again and persist a changed journal,
+ *      byte-identical to formatJournal(), with the
  *      durable recipe: write state.tmp -> fsync -> rename over state -> fsync <root>;
  *   5. set TWINSLOT_ROOT, TWINSLOT_SLOT, TWINSLOT_VERSION, TWINSLOT_LAUNCHED=1 and
  *      exec <root>/slots/<slot>/<entry> with the passed-through arguments.
@@ -866,13 +868,25 @@ static int parses(const unsigned char *bytes, size_t n) {
   return 1;
 }
 
-/* loadJournal() in journal-store.ts: settle a leftover state.tmp, then parse. 0 when nothing is installed. */
-static int load_journal(const layout_t *l, journal_t *j) {
+/*
+ * loadJournal() in journal-store.ts (settle = 1): settle a leftover state.tmp, then
+ * parse; peekJournal() (settle = 0): read without touching the leftover, which
+ * without the lock may be an updater's save in progress. 0 when nothing is installed.
+ */
+static int load_journal(const layout_t *l, journal_t *j, int settle) {
   unsigned char *cur = NULL, *left = NULL;
   size_t ncur = 0, nleft = 0;
   int have_cur = read_if_exists(l->state, &cur, &ncur);
-  int have_left = read_if_exists(l->tmp, &left, &nleft);
-  if (have_left) {
+  /* As peekJournal(): the leftover is only looked at when there is no state. */
+  int have_left = settle || !have_cur ? read_if_exists(l->tmp, &left, &nleft) : 0;
+  if (have_left && !settle) {
+    if (!have_cur && parses(left, nleft)) {
+      cur = left;
+      ncur = nleft;
+      have_cur = 1;
+      left = NULL;
+    }
+  } else if (have_left) {
     if (!have_cur && parses(left, nleft)) {
       /* The rename never happened but the write was complete: finish it. */
       if (rename(l->tmp, l->state) != 0 || sync_dir(l->root) != 0) die_fs(errno, "settling", l->tmp);
@@ -1019,13 +1033,13 @@ int main(int argc, char **argv) {
 
   /* prepareLaunch() in launch.ts. */
   journal_t j;
-  if (!load_journal(&l, &j)) die(1, "INVALID_STATE: nothing is installed in %s", plain(l.root));
+  if (!load_journal(&l, &j, 0)) die(1, "INVALID_STATE: nothing is installed in %s", plain(l.root));
   int decision = decide_launch(&j);
   if (decision != RUN) {
     /* Only a trial start writes; take the lock so no updater writes the journal at the same time. */
     journal_free(&j);
     lock_root(&l);
-    if (!load_journal(&l, &j)) die(1, "STATE_CORRUPT: the state file of %s vanished", plain(l.root));
+    if (!load_journal(&l, &j, 1)) die(1, "STATE_CORRUPT: the state file of %s vanished", plain(l.root));
     decision = decide_launch(&j);
     if (decision != RUN) save_journal(&l, &j);
     unlock_root(&l);

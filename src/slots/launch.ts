@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { UpdateError } from '../errors.js';
 import type { FileSystem } from '../io/file-system.js';
-import { loadJournal, saveJournal } from './journal-store.js';
+import { loadJournal, peekJournal, saveJournal } from './journal-store.js';
 import type { RootLayout } from './layout.js';
 import { type RootLock, lockRoot } from './lock.js';
 import type { SlotName } from './state-file.js';
@@ -25,7 +25,8 @@ export interface LaunchPlan {
 
 /** Decides and persists; throws `STATE_CORRUPT` or `INVALID_STATE` with one clear line when the root cannot start. */
 export async function prepareLaunch(fs: FileSystem, layout: RootLayout, sleep: (ms: number) => Promise<void>): Promise<LaunchPlan> {
-  const journal = await loadJournal(fs, layout);
+  // Without the lock a state.tmp may be an updater's save in progress: read, do not settle.
+  const journal = await peekJournal(fs, layout);
   if (!journal) throw new UpdateError('INVALID_STATE', `nothing is installed in ${layout.root}`);
   let decision = decideLaunch(journal);
   if (decision.journal !== journal) {
