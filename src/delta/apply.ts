@@ -18,7 +18,7 @@ import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { FIXED_HEADER_SIZE, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
 import { type GatherList, OldGatherer, copyBytes } from './old-gather.js';
-import { STREAM_NAMES, SegmentStream } from './segments.js';
+import { STREAM_NAMES, SegmentDecoder, SegmentStream } from './segments.js';
 
 export interface PatchTarget {
   readonly oldSize: number;
@@ -58,7 +58,8 @@ export async function readPatchHeader(patch: FileLike, patchSize: number, target
  */
 export async function applyPatch(files: PatchFiles, target: PatchTarget): Promise<void> {
   const header = await readPatchHeader(files.patch, files.patchSize, target);
-  const [control, delta, extra] = header.streams.map((segments, s) => new SegmentStream(files.patch, segments, STREAM_NAMES[s]!)) as [
+  const decoder = new SegmentDecoder();
+  const [control, delta, extra] = header.streams.map((segments, s) => new SegmentStream(files.patch, segments, STREAM_NAMES[s]!, decoder)) as [
     SegmentStream,
     SegmentStream,
     SegmentStream,
@@ -140,6 +141,7 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
     await out.finish();
   } finally {
     for (const s of [control, delta, extra]) s.close();
+    decoder.close();
   }
   if (out.written !== header.newSize) throw patchFailed(`patch produced ${out.written} bytes, expected ${header.newSize}`);
   const sha256 = out.digest();

@@ -194,6 +194,19 @@ describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED befo
     await expectRejectCode(apply(OLD, patch, 10, any), 'PATCH_FAILED');
   });
 
+  it('a segment with bytes after the end of its brotli stream', async () => {
+    // The decoder is reused from segment to segment: leftovers must not be silently ignored.
+    const streams = [Buffer.from(ctrl([10, 0, 0])), Buffer.from(groups([10, 0, []])), Buffer.alloc(0)];
+    const compressed = streams.map((s) => brotliCompressSync(s));
+    compressed[1] = Buffer.concat([compressed[1]!, Buffer.from([0, 1, 2])]);
+    const header = writeHeader(100, 10, streams.map((s, i) => [{ raw: s.length, compressed: compressed[i]!.length }]));
+    await expectRejectCode(apply(OLD, Buffer.concat([header, ...compressed]), 10, sha(OLD.subarray(0, 10))), 'PATCH_FAILED');
+    // The same patch without the leftovers applies.
+    compressed[1] = compressed[1]!.subarray(0, -3);
+    const good = writeHeader(100, 10, streams.map((s, i) => [{ raw: s.length, compressed: compressed[i]!.length }]));
+    expect(await apply(OLD, Buffer.concat([good, ...compressed]), 10, sha(OLD.subarray(0, 10)))).toEqual(OLD.subarray(0, 10));
+  });
+
   it('a real compression bomb: 64 MiB of zeros declared as 1000 bytes', async () => {
     const bomb = brotliCompressSync(Buffer.alloc(64 * 1024 * 1024));
     const header = writeHeader(100, 10, [[{ raw: 1000, compressed: bomb.length }], [{ raw: 0, compressed: 1 }], [{ raw: 0, compressed: 1 }]]);
