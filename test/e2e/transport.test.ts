@@ -79,6 +79,27 @@ describe.skipIf(!hasOpenssl)('https feeds', () => {
     await dispatcher.close();
   });
 
+  it('pins the server key through the dispatcher: the right SPKI hash checks, a wrong one is refused with NETWORK', async () => {
+    const { X509Certificate, createHash } = await import('node:crypto');
+    const spki = (der: Buffer): string => createHash('sha256').update(new X509Certificate(der).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    const expected = spki(new X509Certificate(ca).raw);
+    const pinned = (pin: string) =>
+      new Agent({
+        connect: {
+          ca,
+          checkServerIdentity: (_host: string, cert: { raw: Buffer }) => (spki(cert.raw) === pin ? undefined : new Error(`certificate key ${spki(cert.raw)} is not the pinned one`)),
+        },
+      });
+    const good = pinned(expected);
+    const root = await feed.install('pin-root', 'base');
+    expect(await new Updater(feed.options(root, { feedUrl: url, dispatcher: good })).checkForUpdates()).toMatchObject({ available: true });
+    const bad = pinned(Buffer.alloc(32).toString('base64'));
+    const err = await new Updater(feed.options(root, { feedUrl: url, dispatcher: bad, retry: { attemptsPerMirror: 1 } })).checkForUpdates().catch((e: unknown) => e);
+    expect((err as UpdateError).code).toBe('NETWORK');
+    await good.close();
+    await bad.close();
+  });
+
   it('without the CA the feed is refused: NETWORK', async () => {
     const root = await feed.install('tls-root-2', 'base');
     const err = await new Updater(feed.options(root, { feedUrl: url })).checkForUpdates().catch((e: unknown) => e);
