@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { availableParallelism } from 'node:os';
 import { brotliCompress, constants as zlib } from 'node:zlib';
 import { MAX_SEGMENT_RAW, writeHeader, zigzag } from './format.js';
 
@@ -175,15 +174,7 @@ function encodeDelta(out: SegmentedStream, old: Uint8Array, oldPos: number, next
 
 /** Compresses each segment (concurrently, on the thread pool) and prepends the header. */
 export async function encodePatch(old: Uint8Array, next: Uint8Array, controls: readonly ControlTriple[], options: EncodeOptions = {}): Promise<Buffer> {
-  let streams = layoutStreams(old, next, controls, options.segmentBytes ?? MAX_SEGMENT_RAW);
-  // A small delta stream is one segment at brotli's slowest setting: one core works for
-  // seconds while the others wait. Cut it (and the rest) finer so each core gets a
-  // piece: on esbuild two segments instead of one cost 0.3% in size.
-  const deltaBytes = streams[1]!.reduce((n, raw) => n + raw.length, 0);
-  const cores = availableParallelism();
-  if (options.segmentBytes === undefined && cores > 1 && deltaBytes >= MIN_SPLIT && deltaBytes <= SMALL_STREAM) {
-    streams = layoutStreams(old, next, controls, Math.ceil(deltaBytes / cores) + 64);
-  }
+  const streams = layoutStreams(old, next, controls, options.segmentBytes ?? MAX_SEGMENT_RAW);
   const qualities = streams.map((segments, s) => options.quality ?? defaultQuality(s, segments.reduce((n, raw) => n + raw.length, 0)));
   const compressed = await Promise.all(streams.map((segments, s) => Promise.all(segments.map((raw) => compressSegment(raw, qualities[s]!)))));
   const header = writeHeader(
@@ -196,8 +187,6 @@ export async function encodePatch(old: Uint8Array, next: Uint8Array, controls: r
 
 /** Streams up to this many raw bytes get brotli's slowest, smallest setting. */
 const SMALL_STREAM = 1024 * 1024;
-/** Below this a delta stream compresses in well under a second: not worth cutting. */
-const MIN_SPLIT = 128 * 1024;
 
 /**
  * Brotli quality for stream `s` (0 control, 1 delta, 2 extra) of `rawBytes` bytes.
