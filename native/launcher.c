@@ -19,7 +19,8 @@
  *      the root fsynced), decide again and persist a changed journal,
  *      byte-identical to formatJournal(), with the
  *      durable recipe: write state.tmp -> fsync -> rename over state -> fsync <root>;
- *   5. set TWINSLOT_ROOT, TWINSLOT_SLOT, TWINSLOT_VERSION, TWINSLOT_LAUNCHED=1 and
+ *   5. set TWINSLOT_ROOT, TWINSLOT_SLOT, TWINSLOT_VERSION, TWINSLOT_LAUNCHED=1,
+ *      TWINSLOT_RELAUNCH (a JSON array: the command that starts this root again) and
  *      exec <root>/slots/<slot>/<entry> with the passed-through arguments.
  *
  * The text is read the way Node reads it: Buffer#toString('utf8'), i.e. UTF-8 with
@@ -906,6 +907,55 @@ static int load_journal(const layout_t *l, journal_t *j, int settle) {
   return 1;
 }
 
+/* Appends `text` to `b` as a JSON string. */
+static void buf_add_json_string(buf_t *b, const char *text) {
+  buf_add(b, "\"", 1);
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    if (*p == '"' || *p == '\\') {
+      char esc[2] = {'\\', (char)*p};
+      buf_add(b, esc, 2);
+    } else if (*p < 0x20) {
+      char esc[8];
+      int n = snprintf(esc, sizeof esc, "\\u%04x", *p);
+      buf_add(b, esc, (size_t)n);
+    } else {
+      buf_add(b, (const char *)p, 1);
+    }
+  }
+  buf_add(b, "\"", 1);
+}
+
+/*
+ * TWINSLOT_RELAUNCH: the command, as a JSON array, that starts this root again through
+ * this launcher (the app appends its own arguments), so an app that restarts itself
+ * after an install (twinslot/electron's quitAndInstall) goes through the trial count
+ * instead of re-running the old slot's executable. Left unset when this executable's
+ * own path cannot be found.
+ */
+static void set_relaunch_env(const char *argv0, const char *root) {
+  char link[PATH_MAX];
+  char *self = NULL;
+  ssize_t n = readlink("/proc/self/exe", link, sizeof link - 1);
+  if (n > 0) {
+    link[n] = '\0';
+    self = resolve_path(link);
+  } else if (strchr(argv0, '/') != NULL) {
+    self = resolve_path(argv0); /* started by a path (no /proc): relative to the unchanged cwd */
+  } else {
+    unsetenv("TWINSLOT_RELAUNCH");
+    return;
+  }
+  buf_t b = {0};
+  buf_add(&b, "[", 1);
+  buf_add_json_string(&b, self);
+  free(self);
+  buf_add(&b, ",\"--root\",", 10);
+  buf_add_json_string(&b, root);
+  buf_add(&b, ",\"--\"]", 7);
+  if (setenv("TWINSLOT_RELAUNCH", b.p, 1) != 0) unsetenv("TWINSLOT_RELAUNCH");
+  free(b.p);
+}
+
 /* writeFileAtomic() in atomic-file.ts: state.tmp -> fsync -> rename -> fsync the directory. */
 static void save_journal(const layout_t *l, const journal_t *j) {
   buf_t b = {0};
@@ -1061,6 +1111,7 @@ int main(int argc, char **argv) {
   if (setenv("TWINSLOT_ROOT", l.root, 1) != 0 || setenv("TWINSLOT_SLOT", slot_name, 1) != 0 ||
       setenv("TWINSLOT_VERSION", version, 1) != 0 || setenv("TWINSLOT_LAUNCHED", "1", 1) != 0)
     die(127, "cannot start %s: %s", plain(entry), strerror(errno));
+  set_relaunch_env(argv[0], l.root);
 
   char **args = xmalloc(((size_t)(argc - i) + 2) * sizeof *args);
   size_t k = 0;

@@ -55,10 +55,8 @@ function createUpdater(root: string): ElectronUpdater {
       confirmInstall: (info: UpdateInfo) =>
         ask(`${app.getName()} ${info.version} is ready`, 'Restart now to use it? If it does not start properly, the current version comes back on its own.', 'Restart now', 'Later'),
     },
-    {
-      // Restart through the launcher, not this slot's executable: the new slot must run, on trial.
-      relaunch: { execPath: join(root, 'twinslot-launcher'), args: ['--root', root, '--', ...process.argv.slice(1)] },
-    },
+    // Restarts go through the launcher that started this app (TWINSLOT_RELAUNCH), not this
+    // slot's executable: the new slot must run, on trial. A `relaunch` option overrides it.
   );
 
   // electron-updater's event names and payloads: existing UI code keeps working.

@@ -27,7 +27,15 @@ export async function launch(argv: string[]): Promise<number> {
   const child = spawn(plan.entry, passThrough, {
     stdio: 'inherit',
     cwd: process.cwd(),
-    env: { ...process.env, TWINSLOT_ROOT: root, TWINSLOT_SLOT: plan.slot, TWINSLOT_VERSION: plan.version, TWINSLOT_LAUNCHED: '1' },
+    env: {
+      ...process.env,
+      TWINSLOT_ROOT: root,
+      TWINSLOT_SLOT: plan.slot,
+      TWINSLOT_VERSION: plan.version,
+      TWINSLOT_LAUNCHED: '1',
+      // How an app restarts itself through this launcher (the trial count), e.g. after an install.
+      TWINSLOT_RELAUNCH: JSON.stringify([process.execPath, ...process.execArgv, resolve(process.argv[1] ?? ''), 'launch', '--root', root, '--']),
+    },
   });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, forward(s)] as const);

@@ -18,8 +18,10 @@ export interface ElectronUpdaterOptions {
   /**
    * Passed to `app.relaunch()`. An app started by the twinslot launcher must restart
    * through it, or it would run the old slot's executable again and skip the trial
-   * count: `{ execPath: '/opt/myapp/twinslot-launcher', args: ['--root', root, '--', ...process.argv.slice(1)] }`.
-   * Default: none (Electron restarts `process.execPath`).
+   * count. Default: under a launcher (C or `twinslot launch`), the command it leaves in
+   * `TWINSLOT_RELAUNCH` followed by this process's arguments; otherwise none
+   * (Electron restarts `process.execPath`). Explicitly, for example:
+   * `{ execPath: '/opt/myapp/twinslot-launcher', args: ['--root', root, '--', ...process.argv.slice(1)] }`.
    */
   readonly relaunch?: RelaunchOptions;
   /**
@@ -137,7 +139,8 @@ export class ElectronUpdater extends EventEmitter<ElectronUpdaterEvents> {
   }
 
   #relaunchArgs(): RelaunchOptions | undefined {
-    return this.#relaunch ? { ...this.#relaunch, ...(this.#relaunch.args ? { args: [...this.#relaunch.args] } : {}) } : undefined;
+    if (this.#relaunch) return { ...this.#relaunch, ...(this.#relaunch.args ? { args: [...this.#relaunch.args] } : {}) };
+    return launcherRelaunch(process.env.TWINSLOT_RELAUNCH, process.argv.slice(1));
   }
 
   #restartAfterRevert(): void {
@@ -194,3 +197,22 @@ export class ElectronUpdater extends EventEmitter<ElectronUpdaterEvents> {
     });
   }
 }
+
+/**
+ * The relaunch through the launcher that started this process: `TWINSLOT_RELAUNCH` is
+ * a JSON array (the launcher's command for this root); the app's own arguments follow.
+ * Undefined when absent or malformed (then Electron restarts itself as usual).
+ */
+export function launcherRelaunch(value: string | undefined, appArgs: readonly string[]): RelaunchOptions | undefined {
+  if (!value) return undefined;
+  let command: unknown;
+  try {
+    command = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string' && part !== '')) return undefined;
+  const [execPath, ...rest] = command as string[];
+  return { execPath: execPath!, args: [...rest, ...appArgs] };
+}
+

@@ -41,6 +41,7 @@ const SCRIPTS: Record<string, { body?: string; mode?: number }> = {
   'bin/\uFFFD': {},
   'bin/αβ': {},
   'bin/fail': { body: 'exit 3' },
+  'bin/relaunch': { body: 'printf "relaunch=%s\\n" "$TWINSLOT_RELAUNCH"' },
   'bin/noexec': { mode: 0o644 },
   'bin/noshebang': { body: 'no-shebang' },
 };
@@ -714,6 +715,24 @@ describe.skipIf(skipReason !== null)(SUITE, () => {
     expect(cr.code).toBe(0);
     expect(cr.ms).toBeGreaterThanOrEqual(350);
     expect(c.after.state).toBe(formatJournal(countStart(trial)));
+  });
+
+  it('TWINSLOT_RELAUNCH starts the root again through the same launcher, counting a trial start', async () => {
+    const onRelaunch = { ...trial, slots: { ...trial.slots, b: { ...trial.slots.b, entry: 'bin/relaunch' } } };
+    for (const [name, start] of [['c', runC], ['n', runNode]] as const) {
+      const root = join(base, 'relaunch', name, 'root');
+      await writeRoot(root, { state: formatJournal(onRelaunch) });
+      const first = await start(root, ['x'], base);
+      expect(first.code, first.stderr).toBe(0);
+      const line = first.stdout.split('\n').find((l) => l.startsWith('relaunch='));
+      const command = JSON.parse(line!.slice('relaunch='.length)) as string[];
+      expect(command.slice(-3)).toEqual(['--root', root, '--']);
+      const again = await run(command[0]!, [...command.slice(1), 'again'], base);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout.split(root).join('<ROOT>')).toContain(ran('b', '2.0.0', 'bin/relaunch', ['again']));
+      // Both starts went through the launcher's trial count.
+      expect(await readFile(join(root, 'state'), 'utf8')).toBe(formatJournal(countStart(countStart(onRelaunch))));
+    }
   });
 
   it('usage mistakes exit 2 with one line; --help exits 0', async () => {

@@ -5,6 +5,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ElectronUpdater } from '../../../src/electron/index.js';
+import { launcherRelaunch } from '../../../src/electron/electron-updater.js';
 import type { ElectronAppLike, ElectronProgressInfo, QuitEvent, RelaunchOptions } from '../../../src/electron/index.js';
 import { Updater } from '../../../src/updater.js';
 import { type FeedFixture, createFeedFixture } from '../../helpers/fixture.js';
@@ -227,3 +228,15 @@ describe('electron-updater events and quitAndInstall() with a real update', () =
     expect(app.quitListeners).toEqual([]);
   });
 });
+
+describe('launcherRelaunch (the default relaunch under a launcher)', () => {
+  it('runs the command the launcher left in TWINSLOT_RELAUNCH, with the app\'s own arguments after it', () => {
+    const command = JSON.stringify(['/opt/app/twinslot-launcher', '--root', '/var/lib/app root', '--']);
+    expect(launcherRelaunch(command, ['--flag', 'x y'])).toEqual({ execPath: '/opt/app/twinslot-launcher', args: ['--root', '/var/lib/app root', '--', '--flag', 'x y'] });
+  });
+
+  it('falls back to Electron\'s own relaunch when the variable is absent or malformed', () => {
+    for (const value of [undefined, '', 'not json', '{}', '[]', '[1]', '[""]', '"x"']) expect(launcherRelaunch(value, ['a'])).toBeUndefined();
+  });
+});
+
