@@ -17,6 +17,7 @@ import { publishRelease } from '../../src/publish/release.js';
 import { parseJournal } from '../../src/slots/state-file.js';
 import { APP, type FeedFixture, PLATFORM, createFeedFixture } from '../helpers/fixture.js';
 import { type PrivateDist, buildPrivateDist } from '../helpers/private-dist.js';
+import { type CliRun, cliRunner } from '../helpers/run-cli.js';
 
 const exec = promisify(execFile);
 /** This suite's own build of the package: the CLI and what the apps import. */
@@ -95,21 +96,8 @@ async function publishApp(version: string, behaviour: Behaviour, channel: string
   });
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function twinslot(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+type Run = CliRun;
+const twinslot = cliRunner(() => CLI);
 
 interface Device {
   readonly root: string;

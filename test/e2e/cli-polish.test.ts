@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSampleApp } from '../../examples/demo/sample-app.mjs';
 import { type FeedFixture, createFeedFixture } from '../helpers/fixture.js';
+import { type CliRun, cliRunner } from '../helpers/run-cli.js';
 
 const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
@@ -16,21 +17,8 @@ const COMMANDS = ['keygen', 'release', 'rollout', 'halt', 'resume', 'revoke', 'c
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x09\x0b-\x1f\x7f]/;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function twinslot(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+type Run = CliRun;
+const twinslot = cliRunner(() => CLI);
 
 let feed: FeedFixture;
 let keyFile: string;

@@ -1,30 +1,15 @@
 // The `twinslot` binary as a user runs it: real processes, real files, a real server.
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeSampleApp } from '../../examples/demo/sample-app.mjs';
 import { type FeedFixture, createFeedFixture } from '../helpers/fixture.js';
+import { type CliRun, cliRunner } from '../helpers/run-cli.js';
 
-const exec = promisify(execFile);
 const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function twinslot(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+type Run = CliRun;
+const twinslot = cliRunner(() => CLI);
 
 /** An error is one clear line on stderr. */
 function oneLine(run: Run): string {
