@@ -83,6 +83,13 @@ export async function update(argv: string[], out: (json: boolean) => Output): Pr
   try {
     const check = await updater.checkForUpdates({ signal: controller.signal });
     if (!check.available) {
+      if (check.restartRequired) {
+        // The running release was revoked and the root went back to its previous slot.
+        const now = await updater.status();
+        o.data({ updated: false, reason: check.reason, restartRequired: true, activeVersion: now.activeVersion });
+        o.line(`the running release was revoked: reverted to ${now.activeVersion ?? 'the previous slot'}; restart the app through the launcher`);
+        return 0;
+      }
       o.data({ updated: false, reason: check.reason });
       o.line(`no update: ${check.reason}`);
       return 0;

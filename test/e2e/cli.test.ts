@@ -150,6 +150,13 @@ describe('client commands', () => {
     const committed = await twinslot('commit', '--root', root);
     expect(committed.code).toBe(0);
     expect(committed.stdout).toContain('committed 2.0.0');
+
+    // The operator revokes the running release: the next update goes back and says so.
+    expect((await twinslot('revoke', '2.0.0', '--feed', feed.feed, '--channel', 'stable', '--key', keyFile)).code).toBe(0);
+    const back = await twinslot('update', '--root', root, '--json');
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout)).toEqual({ updated: false, reason: 'revoked', restartRequired: true, activeVersion: '1.0.0' });
+    expect((await twinslot('launch', '--root', root)).stdout).toContain('sample app 1.0.0 running from slot a');
   });
 
   it('commit exits 10 after reverting a release whose probe fails', async () => {
