@@ -40,6 +40,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { findNginx, startNginx } from '../../test/helpers/nginx.mjs';
+import { cleanupOnExit } from '../lib/cleanup.mjs';
 import { REPO, ensureDist } from '../lib/dist.mjs';
 import { MB, MiB, median, renderTable } from '../lib/table.mjs';
 import { PAIRS, PAIRS_DIR, fetchPairs } from './fetch-pairs.mjs';
@@ -134,23 +135,8 @@ ensureDist();
 
 // ---- cleanup, also on Ctrl-C -----------------------------------------------------------
 
-const cleanups = [];
-const children = new Set();
-let cleaned = false;
-let interrupted = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const child of children) child.kill('SIGKILL');
-  for (const fn of cleanups.reverse()) await fn().catch((err) => process.stderr.write(`bench delta: cleanup: ${err.message}\n`));
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`bench delta: ${signal}, cleaning up\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const exit = cleanupOnExit('bench delta');
+const { cleanups, children, cleanup } = exit;
 
 // ---- processes -------------------------------------------------------------------------
 
@@ -819,7 +805,7 @@ try {
     ) + '\n',
   );
 } catch (err) {
-  if (!interrupted) process.stderr.write(`bench delta: ${err.stack ?? err}\n`);
+  if (!exit.interrupted) process.stderr.write(`bench delta: ${err.stack ?? err}\n`);
   process.exitCode = 1;
 } finally {
   await cleanup();

@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { findNginx, startNginx } from '../../test/helpers/nginx.mjs';
+import { cleanupOnExit } from '../lib/cleanup.mjs';
 import { REPO, ensureDist } from '../lib/dist.mjs';
 import { MB, MiB, median, renderTable, seconds } from '../lib/table.mjs';
 
@@ -88,23 +89,8 @@ const { generateKeyPair, publishRelease } = await import(pathToFileURL(join(REPO
 
 // ---- cleanup, also on Ctrl-C ------------------------------------------------------
 
-const cleanups = [];
-const children = new Set();
-let cleaned = false;
-let interrupted = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const child of children) child.kill('SIGKILL');
-  for (const fn of cleanups.reverse()) await fn().catch((err) => process.stderr.write(`bench download: cleanup: ${err.message}\n`));
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`bench download: ${signal}, cleaning up\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const exit = cleanupOnExit('bench download');
+const { cleanups, children, cleanup } = exit;
 
 // ---- helpers ---------------------------------------------------------------------
 
@@ -453,7 +439,7 @@ try {
     JSON.stringify({ benchmark: 'download', date: new Date().toISOString(), environment: env, seconds: totalS, notes: NOTES, rows, raw }, null, 2) + '\n',
   );
 } catch (err) {
-  if (!interrupted) process.stderr.write(`bench download: ${err.stack ?? err}\n`);
+  if (!exit.interrupted) process.stderr.write(`bench download: ${err.stack ?? err}\n`);
   process.exitCode = 1;
 } finally {
   await cleanup();

@@ -37,6 +37,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { findNginx, startNginx } from '../../test/helpers/nginx.mjs';
+import { cleanupOnExit } from '../lib/cleanup.mjs';
 import { REPO, ensureDist } from '../lib/dist.mjs';
 import { renderTable } from '../lib/table.mjs';
 
@@ -123,21 +124,8 @@ if (SIM_HOUR !== HOUR) throw new Error('sim.mjs and run.mjs disagree on an hour'
 
 // ---- cleanup, also on Ctrl-C ------------------------------------------------------
 
-const cleanups = [];
-let cleaned = false;
-let interrupted = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const fn of cleanups.reverse()) await fn().catch((err) => process.stderr.write(`bench fleet: cleanup: ${err.message}\n`));
-}
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    interrupted = true;
-    process.stderr.write(`bench fleet: ${signal}, cleaning up\n`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const exit = cleanupOnExit('bench fleet');
+const { cleanups, cleanup } = exit;
 
 // ---- helpers ------------------------------------------------------------------------
 
@@ -556,7 +544,7 @@ try {
     ) + '\n',
   );
 } catch (err) {
-  if (!interrupted) process.stderr.write(`bench fleet: ${err.stack ?? err}\n`);
+  if (!exit.interrupted) process.stderr.write(`bench fleet: ${err.stack ?? err}\n`);
   process.exitCode = 1;
 } finally {
   await cleanup();
