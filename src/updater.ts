@@ -8,18 +8,17 @@
 import { EventEmitter } from 'node:events';
 import { UpdateError, isUpdateError } from './errors.js';
 import type { UpdateInfo, UpdaterEvents } from './events.js';
-import { type ChannelCache, type CheckOutcome, checkForUpdate, emptyChannelCache } from './flow/check.js';
+import { type ChannelCache, type CheckOutcome, checkForUpdate, emptyChannelCache, recheckDuringDownload } from './flow/check.js';
 import { type Emit, type FlowContext, createFlowContext, loadConfig } from './flow/context.js';
 import { stageRelease } from './flow/download.js';
 import { type ConfirmResult, confirmTrial, revert, switchToUpdate } from './flow/switch.js';
 import { type QuietWindow, type ScheduleSettings, firstCheckDelay, nextCheckDelay, parseQuietWindow } from './policy/schedule.js';
-import { fetchChannel } from './flow/check.js';
 import { systemClock, systemRandom } from './io/clock.js';
 import { nodeFileSystem } from './io/file-system.js';
 import { Throttle } from './transfer/throttle.js';
 import { type ResolvedConfig, type UpdaterOptions, checkOptions } from './options.js';
 import { BUSY, type Phase, type PhaseEvent, nextPhase } from './lifecycle.js';
-import { type NotAvailableReason, downloadStopReason, holdNewRelease } from './policy/eligibility.js';
+import { type NotAvailableReason, holdNewRelease } from './policy/eligibility.js';
 import { loadJournal, peekJournal, requireJournal } from './slots/journal-store.js';
 import { type RootLayout, rootLayout } from './slots/layout.js';
 import { type RootLock, lockRoot } from './slots/lock.js';
@@ -401,41 +400,26 @@ export class Updater {
    * fetched stops it at the next check, with the verified chunks kept for a resume.
    */
   #watchChannel(ctx: FlowContext, journal: Journal, version: string, outer: AbortSignal | undefined): { signal: AbortSignal; stopped: UpdateError | null; stop(): void } {
-    const controller = new AbortController();
-    const onOuter = (): void => controller.abort(outer!.reason);
-    if (outer?.aborted) onOuter();
-    else outer?.addEventListener('abort', onOuter, { once: true });
-    const watch = {
-      signal: controller.signal,
-      stopped: null as UpdateError | null,
-      stop: (): void => {
-        outer?.removeEventListener('abort', onOuter);
-        ended.abort();
-      },
-    };
+    const stopper = new AbortController();
     const ended = new AbortController();
+    const watch = {
+      signal: outer ? AbortSignal.any([outer, stopper.signal]) : stopper.signal,
+      stopped: null as UpdateError | null,
+      stop: (): void => ended.abort(),
+    };
     const settings = this.#auto?.settings;
     if (!settings) return watch;
-    const running = journal.slots[journal.active].version;
     const poll = async (): Promise<void> => {
-      while (!ended.signal.aborted && !controller.signal.aborted) {
+      while (!ended.signal.aborted && !watch.signal.aborted) {
         const delay = nextCheckDelay(settings, { now: ctx.clock.now(), errors: 0, maxAgeMs: this.#channelCache.maxAgeMs, random: this.#uniform(), minuteOfDay });
         await ctx.clock.sleep(delay, ended.signal);
         if (ended.signal.aborted) return;
-        const { doc, trust } = await fetchChannel(ctx, ended.signal, this.#channelCache);
-        const reason = downloadStopReason(doc, version, {
-          platform: ctx.config.platform,
-          currentVersion: running,
-          bad: journal.bad,
-          ring: ctx.config.ring,
-          installId: trust.installId,
-          allowDowngrade: ctx.config.allowDowngrade,
-        });
+        const reason = await recheckDuringDownload(ctx, journal, version, this.#channelCache, ended.signal);
         if (reason) {
           watch.stopped = new UpdateError('ABORTED', `the download of ${version} stopped: the channel ${reason === 'halted' ? 'halted the rollout' : `revoked ${version}`}`, {
             details: { channel: reason, version },
           });
-          controller.abort(watch.stopped);
+          stopper.abort(watch.stopped);
           return;
         }
       }

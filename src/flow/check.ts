@@ -11,7 +11,7 @@ import type { NotAvailableInfo, UpdateInfo } from '../events.js';
 import { type ChannelDocument, parseChannelDocument } from '../manifest/channel.js';
 import { DOCUMENT_LIMITS, type TrustedKeys, openEnvelope } from '../manifest/envelope.js';
 import { type TrustState, admitChannelDocument, newTrustState } from '../manifest/trust-state.js';
-import { type Decision, decideUpdate } from '../policy/eligibility.js';
+import { type Decision, type InstallFacts, decideUpdate, downloadStopReason } from '../policy/eligibility.js';
 import { loadJournal, loadTrust, saveTrust } from '../slots/journal-store.js';
 import type { Journal } from '../slots/state-file.js';
 import { fetchDocument } from '../transfer/document.js';
@@ -129,15 +129,7 @@ export async function checkForUpdate(
   const journal = options.journal === undefined ? await loadJournal(ctx.fs, ctx.layout) : options.journal;
   const { doc, trust } = await fetchChannel(ctx, options.signal, options.cache);
   const currentVersion = journal ? journal.slots[journal.active].version : null;
-  const decision = decideUpdate(doc, {
-    platform: ctx.config.platform,
-    currentVersion,
-    bad: journal?.bad ?? [],
-    ring: ctx.config.ring,
-    installId: trust.installId,
-    allowDowngrade: ctx.config.allowDowngrade,
-    skipRollout: options.skipRollout ?? false,
-  });
+  const decision = decideUpdate(doc, { ...installFacts(ctx, journal, trust), skipRollout: options.skipRollout ?? false });
   if (!decision.available) {
     return {
       doc,
@@ -164,6 +156,33 @@ export async function checkForUpdate(
     currentVersion,
   };
   return { doc, decision, release, info, notAvailable: null };
+}
+
+/**
+ * A check during a download of `version` (conditional, so mostly a 304): whether the
+ * channel now halts the rollout or revokes that version, so the download should stop.
+ */
+export async function recheckDuringDownload(
+  ctx: FlowContext,
+  journal: Journal,
+  version: string,
+  cache: ChannelCache,
+  signal: AbortSignal,
+): Promise<'halted' | 'revoked' | null> {
+  const { doc, trust } = await fetchChannel(ctx, signal, cache);
+  return downloadStopReason(doc, version, installFacts(ctx, journal, trust));
+}
+
+/** What policy needs to know about this install. */
+function installFacts(ctx: FlowContext, journal: Journal | null, trust: TrustState): InstallFacts {
+  return {
+    platform: ctx.config.platform,
+    currentVersion: journal ? journal.slots[journal.active].version : null,
+    bad: journal?.bad ?? [],
+    ring: ctx.config.ring,
+    installId: trust.installId,
+    allowDowngrade: ctx.config.allowDowngrade,
+  };
 }
 
 /** Fetches a release manifest pinned by the channel: size cap, then hash, then signatures. */

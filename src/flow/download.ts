@@ -26,7 +26,7 @@ import { checkAborted } from '../transfer/http.js';
 import { ProgressMeter } from '../transfer/progress.js';
 import { type FlowContext, blobUrls } from './context.js';
 import { applyPatches, downloadPatches } from './patch-step.js';
-import { chunkLogPath, ensureDir, forgetProgress, openStagingJob, saveStagingJob } from './staging-job.js';
+import { chunkLogPath, ensureDir, forgetProgress, jobDownloadSettings, openStagingJob } from './staging-job.js';
 import { type VerifiedRelease, loadSlotRelease } from './slot-release.js';
 
 export interface DownloadOptions {
@@ -158,37 +158,21 @@ async function stageInto(
     const meter = new ProgressMeter(ctx.clock, fetchBytes, (p) => ctx.emit('download-progress', p));
     if (toFetch.length > 0) {
       await downloadPack({
-        http: ctx.http,
-        clock: ctx.clock,
-        random: ctx.random,
-        throttle: ctx.transfer.throttle,
-        retry: ctx.transfer.retry,
+        ...jobDownloadSettings(ctx, job, meter),
         urls: blobUrls(ctx, manifest.pack.sha256),
         pack: manifest.pack,
         chunks: toFetch,
         restartChunks: plan.chunks,
         connections: ctx.transfer.connections,
-        etags: job.etags,
         signal: options.signal,
-        minBytesPerSecond: ctx.transfer.minBytesPerSecond,
-        graceMs: ctx.transfer.graceMs,
         deliver: async (index, offset, bytes) => {
           await staging.writePackBytes(offset, bytes);
           await log.record(index);
-        },
-        onEtag: async (url, etag) => {
-          job.etags[url] = etag;
-          await saveStagingJob(ctx, job);
         },
         onRestart: async () => {
           await staging.restartPack();
           await forgetProgress(ctx, job);
         },
-        onBytes: (n) => {
-          meter.add(n);
-          ctx.observe.received(n);
-        },
-        onRetry: (notice) => ctx.observe.retry(notice),
       });
     }
     meter.finish();

@@ -23,7 +23,7 @@ import { downloadPack } from '../transfer/pack-download.js';
 import { chunkRange } from '../transfer/range-fetch.js';
 import type { ProgressMeter } from '../transfer/progress.js';
 import { type FlowContext, blobUrls } from './context.js';
-import { type StagingJob, ensureDir, requireRealDir, saveStagingJob } from './staging-job.js';
+import { type StagingJob, ensureDir, jobDownloadSettings, requireRealDir } from './staging-job.js';
 
 type PatchOp = Extract<PlanOp, { kind: 'patch' }>;
 
@@ -103,20 +103,13 @@ async function fetchPatchBlob(ctx: FlowContext, job: StagingJob, patch: PatchEnt
     }
     if (left.length > 0) {
       await downloadPack({
-        http: ctx.http,
-        clock: ctx.clock,
-        random: ctx.random,
-        throttle: ctx.transfer.throttle,
-        retry: ctx.transfer.retry,
+        ...jobDownloadSettings(ctx, job, meter),
         urls: blobUrls(ctx, patch.blob),
         pack: blob,
         chunks: left,
         restartChunks: all,
         connections,
-        etags: job.etags,
         signal,
-        minBytesPerSecond: ctx.transfer.minBytesPerSecond,
-        graceMs: ctx.transfer.graceMs,
         deliver: async (index, offset, bytes) => {
           let done = 0;
           try {
@@ -126,21 +119,12 @@ async function fetchPatchBlob(ctx: FlowContext, job: StagingJob, patch: PatchEnt
           }
           await log.record(index);
         },
-        onEtag: async (url, etag) => {
-          job.etags[url] = etag;
-          await saveStagingJob(ctx, job);
-        },
         onRestart: async () => {
           await file.truncate(0);
           await ctx.fs.unlink(logPath).catch((err: unknown) => {
             if (!isErrno(err, 'ENOENT')) throw fromFsError(err, `removing ${logPath}`);
           });
         },
-        onBytes: (n) => {
-          meter.add(n);
-          ctx.observe.received(n);
-        },
-        onRetry: (notice) => ctx.observe.retry(notice),
       });
     }
     await file.truncate(patch.size);

@@ -12,6 +12,8 @@ import { readIfExists, writeFileAtomic } from '../slots/atomic-file.js';
 import { ChunkLog } from '../slots/chunk-log.js';
 import { walkTree } from '../slots/verify-tree.js';
 import type { SlotName } from '../slots/state-file.js';
+import type { PackDownloadOptions } from '../transfer/pack-download.js';
+import type { ProgressMeter } from '../transfer/progress.js';
 import type { FlowContext } from './context.js';
 
 export interface StagingJob {
@@ -51,6 +53,35 @@ export async function openStagingJob(ctx: FlowContext, release: string, slot: Sl
 const saving = new WeakMap<StagingJob, Promise<void>>();
 
 /** Saves the job; calls are queued, since connections learn ETags concurrently and share one temp file. */
+/** What every blob download of a staging job shares: transport, retry policy, the job's ETags, progress. */
+export type JobDownloadSettings = Pick<
+  PackDownloadOptions,
+  'http' | 'clock' | 'random' | 'throttle' | 'retry' | 'etags' | 'minBytesPerSecond' | 'graceMs' | 'onEtag' | 'onBytes' | 'onRetry'
+>;
+
+/** Download settings from the context; a learnt ETag is saved in the job for If-Range after a restart. */
+export function jobDownloadSettings(ctx: FlowContext, job: StagingJob, meter: ProgressMeter): JobDownloadSettings {
+  return {
+    http: ctx.http,
+    clock: ctx.clock,
+    random: ctx.random,
+    throttle: ctx.transfer.throttle,
+    retry: ctx.transfer.retry,
+    etags: job.etags,
+    minBytesPerSecond: ctx.transfer.minBytesPerSecond,
+    graceMs: ctx.transfer.graceMs,
+    onEtag: async (url, etag) => {
+      job.etags[url] = etag;
+      await saveStagingJob(ctx, job);
+    },
+    onBytes: (n) => {
+      meter.add(n);
+      ctx.observe.received(n);
+    },
+    onRetry: (notice) => ctx.observe.retry(notice),
+  };
+}
+
 export function saveStagingJob(ctx: FlowContext, job: StagingJob): Promise<void> {
   const write = async (): Promise<void> => {
     await requireRealDir(ctx, ctx.layout.staging);
