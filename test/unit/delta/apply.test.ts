@@ -9,22 +9,10 @@ import { applyPatch } from '../../../src/delta/apply.js';
 import { type ControlTriple, encodePatch } from '../../../src/delta/encode.js';
 import { MAX_SEGMENT_RAW, pushVarint, writeHeader, zigzag } from '../../../src/delta/format.js';
 import { MemoryFile } from '../../../src/delta/memory-file.js';
+import { rng } from '../../fuzz/fuzz.js';
 import { expectRejectCode } from '../expect-code.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-/** A deterministic pseudo-random generator (xorshift32). */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
 
 function randomBytes(size: number, rand: (n: number) => number): Buffer {
   const b = Buffer.alloc(size);
