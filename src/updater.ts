@@ -283,7 +283,9 @@ export class Updater {
     return this.#step<CheckResult>('check', async (ctx) => {
       this.#emit('checking-for-update');
       const journal = await loadJournal(ctx.fs, ctx.layout);
-      const stagedVersion = journal && !journal.trial && journal.slots[otherSlot(journal.active)].status === 'staged' ? journal.slots[otherSlot(journal.active)].version : null;
+      // A release already staged in the inactive slot (not the slot on trial) needs no download.
+      const inactive = journal && !journal.trial ? journal.slots[otherSlot(journal.active)] : null;
+      const stagedVersion = inactive?.status === 'staged' ? inactive.version : null;
       const confirmChecks = options.confirmChecks;
       const hold =
         confirmChecks === undefined
@@ -308,8 +310,7 @@ export class Updater {
       }
       if (outcome.info) {
         this.#emit('update-available', outcome.info);
-        const staged = journal && !journal.trial ? journal.slots[otherSlot(journal.active)] : null;
-        const event: PhaseEvent = staged?.status === 'staged' && staged.version === outcome.info.version ? 'found-staged' : 'found';
+        const event: PhaseEvent = stagedVersion === outcome.info.version ? 'found-staged' : 'found';
         return [event, { available: true, release: outcome.info, reason: null }];
       }
       this.#emit('update-not-available', outcome.notAvailable!);

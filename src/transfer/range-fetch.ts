@@ -180,9 +180,8 @@ export async function fetchRun(ctx: RunContext, url: URL, run: readonly number[]
         }
         if (mine && ctx.claim(index)) {
           const at = pos;
-          const delivery = ctx.deliver(index, chunkStart, buffer);
-          delivering = delivery;
-          return delivery.then(() => {
+          delivering = ctx.deliver(index, chunkStart, buffer);
+          return delivering.then(() => {
             delivering = null;
             return nextChunk() ? 'stop' : consume(piece, at, t0);
           });
