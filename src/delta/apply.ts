@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
-import { FIXED_HEADER_SIZE, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
+import { DeltaGroups } from './delta-groups.js';
+import { CONTROL, DELTA, EXTRA, FIXED_HEADER_SIZE, HEADERS, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
 import { type GatherList, OldGatherer, copyBytes } from './old-gather.js';
 import { STREAM_NAMES, SegmentDecoder, SegmentStream } from './segments.js';
 
@@ -59,16 +60,14 @@ export async function readPatchHeader(patch: FileLike, patchSize: number, target
 export async function applyPatch(files: PatchFiles, target: PatchTarget): Promise<void> {
   const header = await readPatchHeader(files.patch, files.patchSize, target);
   const decoder = new SegmentDecoder();
-  const [control, delta, extra] = header.streams.map((segments, s) => new SegmentStream(files.patch, segments, STREAM_NAMES[s]!, decoder)) as [
-    SegmentStream,
-    SegmentStream,
-    SegmentStream,
-  ];
+  const streams = header.streams.map((segments, s) => new SegmentStream(files.patch, segments, STREAM_NAMES[s]!, decoder));
+  const control = streams[CONTROL]!;
+  const extra = streams[EXTRA]!;
+  const groups = new DeltaGroups(streams[DELTA]!, streams[HEADERS] ?? null);
   const ops = new OperationReader(control, header.oldSize, header.newSize);
   const gatherer = new OldGatherer(files.old, header.oldSize, BATCH_RUNS);
   const gathered = Buffer.allocUnsafe(BATCH_BYTES);
   const out = new OutputWriter(files.out);
-  const groups: DeltaGroups = { uncovered: 0, zeros: 0, literals: 0, at: 0 };
   try {
     // Each batch: read the next operations (pieces of at most BATCH_BYTES old bytes),
     // gather their old bytes in one sorted sweep, then build the output in order.
@@ -78,7 +77,7 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
       if (batch.count === 0) break;
       await gatherer.gather(batch, gathered);
       for (let r = 0; r < batch.count; r++) {
-        if (batch.starts[r] === 1) groups.uncovered = batch.total[r]!;
+        if (batch.starts[r] === 1) groups.startOperation(batch.total[r]!);
         // The old bytes, copied in, then the delta groups' literals added over the changed ones.
         let left = batch.length[r]!;
         let from = batch.at[r]!;
@@ -88,10 +87,10 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
           const block = out.block;
           const base = out.fill;
           copyBytes(gathered, from, block, base, n);
-          let p = addDelta(groups, delta, block, base, n);
+          let p = groups.add(block, base, n);
           while (p < n) {
-            if (!(await delta.fill())) throw patchFailed('patch delta stream ends early');
-            p += addDelta(groups, delta, block, base + p, n - p);
+            await groups.refill();
+            p += groups.add(block, base + p, n - p);
           }
           out.fill += n;
           from += n;
@@ -111,13 +110,13 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
       }
     }
     // Every stream must be used up exactly: leftovers mean the patch is not what was verified.
-    for (const [s, stream] of [control, delta, extra].entries()) {
+    for (const [s, stream] of streams.entries()) {
       while (stream.remaining === 0 && (await stream.advance()));
       if (stream.remaining > 0) throw patchFailed(`patch ${STREAM_NAMES[s]} stream has bytes left over`);
     }
     await out.finish();
   } finally {
-    for (const s of [control, delta, extra]) s.close();
+    for (const s of streams) s.close();
     decoder.close();
   }
   if (out.written !== header.newSize) throw patchFailed(`patch produced ${out.written} bytes, expected ${header.newSize}`);
@@ -125,74 +124,6 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
   if (sha256 !== target.sha256) {
     throw new UpdateError('CHECKSUM_MISMATCH', 'the patched file does not match its SHA-256', { details: { expected: target.sha256, actual: sha256 } });
   }
-}
-
-/** Where the delta stream is inside the current operation. */
-interface DeltaGroups {
-  /** Bytes of the operation not yet claimed by a group. */
-  uncovered: number;
-  /** Of the current group: equal bytes still to skip, changed bytes still to add, where those are in the segment. */
-  zeros: number;
-  literals: number;
-  at: number;
-}
-
-/**
- * Adds the delta groups over `block[base, base + n)`, which holds the old bytes. Returns
- * how many bytes it covered: fewer than `n` only when the delta segment is used up and
- * must be refilled. Synchronous and small so V8 optimises it early: bsdiff's groups are
- * tiny (most change 1-3 bytes), hundreds of thousands per file, so the per-group cost
- * is what counts; the varints are nearly always one byte and are read inline.
- */
-function addDelta(g: DeltaGroups, delta: SegmentStream, block: Buffer, base: number, n: number): number {
-  const lits = delta.bytes;
-  const end = lits.length;
-  let pos = delta.pos;
-  let { zeros, literals, at, uncovered } = g;
-  let p = 0;
-  while (p < n) {
-    if (zeros > 0) {
-      const k = zeros < n - p ? zeros : n - p;
-      zeros -= k;
-      p += k;
-    } else if (literals > 0) {
-      const k = literals < n - p ? literals : n - p;
-      const o = base + p;
-      for (let i = 0; i < k; i++) block[o + i] = (block[o + i]! + lits[at + i]!) & 0xff;
-      literals -= k;
-      at += k;
-      p += k;
-    } else {
-      if (pos === end) break;
-      let z = lits[pos]!;
-      if (z < 0x80) pos++;
-      else {
-        delta.pos = pos;
-        z = delta.varint();
-        pos = delta.pos;
-      }
-      let l = pos < end ? lits[pos]! : 0x80;
-      if (l < 0x80) pos++;
-      else {
-        delta.pos = pos;
-        l = delta.varint(); // throws when the number runs past the segment
-        pos = delta.pos;
-      }
-      if (z + l === 0 || z + l > uncovered) throw patchFailed('patch delta run does not fit its operation');
-      if (l > end - pos) throw patchFailed('patch delta literals run past their segment');
-      uncovered -= z + l;
-      zeros = z;
-      literals = l;
-      at = pos;
-      pos += l;
-    }
-  }
-  delta.pos = pos;
-  g.zeros = zeros;
-  g.literals = literals;
-  g.at = at;
-  g.uncovered = uncovered;
-  return p;
 }
 
 /** A batch of operations, split into runs of old bytes that fit the gather buffer. */

@@ -1,27 +1,35 @@
 /**
- * twinslot's patch container (version 1).
+ * twinslot's patch container (versions 1 and 2).
  *
  * The operations are bsdiff's: a list of control triples (add x bytes: old bytes plus
  * a delta; insert y new bytes; move the old position by z). The bytes are stored in
- * three streams, each cut into segments of at most {@link MAX_SEGMENT_RAW} (2 MiB) raw bytes and
+ * streams, each cut into segments of at most {@link MAX_SEGMENT_RAW} (2 MiB) raw bytes and
  * compressed with brotli:
  *
  *   0 control   per triple: varint x, varint y, zigzag varint z
- *   1 delta     per triple, covering its x bytes: (varint zero-run, varint literal count,
- *               that many literal bytes (new - old, mod 256))...   zero-run = bytes equal to old
+ *   1 delta     per triple, covering its x bytes, groups of: varint zero-run, varint
+ *               literal count, then that many literal bytes (new - old, mod 256);
+ *               zero-run = bytes equal to old. In version 2 only the literal bytes.
  *   2 extra     per triple: its y new bytes
+ *   3 headers   version 2 only: each group's two varints, apart from its literals
  *
  * bsdiff's own delta stream is mostly zeros; storing runs of zeros as lengths keeps
  * what the compressor must chew small and lets the applier copy unchanged runs in
  * bulk. Segments bound the memory a client needs, whatever the file size.
  *
+ * Why two versions: when the changed bytes look random (data files, compressed
+ * assets), the group lengths interleaved with them are coded with the same flat
+ * statistics and cost a byte each; kept apart they compress to about 70%. In machine
+ * code the lengths and changed bytes repeat together (relocated addresses), and
+ * interleaved they compress better. The publisher measures both and writes the smaller.
+ *
  * Layout (integers little-endian):
  *
- *   0   8  magic "TSPATCH\x01"
+ *   0   8  magic "TSPATCH\x01" or "TSPATCH\x02"
  *   8   1  codec (1 = brotli)          9   7  reserved (0)
  *   16  8  old size                    24  8  new size
  *   32  4  segments of stream 0        36  4  of stream 1       40  4  of stream 2
- *   44  4  reserved (0)
+ *   44  4  version 1: reserved (0); version 2: segments of stream 3
  *   48  ... per segment, stream by stream: u32 compressed length, u32 raw length
  *   then the compressed segments in the same order.
  *
@@ -30,8 +38,14 @@
 import { UpdateError } from '../errors.js';
 
 export const PATCH_MAGIC = Buffer.from('TSPATCH\x01', 'latin1');
+/** Version 2: the delta stream's group headers in a stream of their own. */
+export const PATCH_MAGIC_V2 = Buffer.from('TSPATCH\x02', 'latin1');
 export const CODEC_BROTLI = 1;
-export const STREAMS = 3;
+/** Stream indexes. */
+export const CONTROL = 0;
+export const DELTA = 1;
+export const EXTRA = 2;
+export const HEADERS = 3;
 export const MAX_SEGMENT_RAW = 2 * 1024 * 1024;
 const FIXED = 48;
 const MAX_SEGMENTS = 65_536;
@@ -46,8 +60,10 @@ export interface Segment {
 export interface PatchHeader {
   readonly oldSize: number;
   readonly newSize: number;
-  /** Segments of the control, delta and extra streams. */
+  /** Segments of the control, delta and extra streams, and in version 2 of the delta headers. */
   readonly streams: readonly (readonly Segment[])[];
+  /** Version 2: group headers apart from the delta literals (stream {@link HEADERS}). */
+  readonly separateHeaders: boolean;
   /** Bytes of header and table. */
   readonly headerSize: number;
 }
@@ -59,12 +75,22 @@ export function patchFailed(message: string, details: Record<string, unknown> = 
 /** Bytes of header needed before the table can be read. */
 export const FIXED_HEADER_SIZE = FIXED;
 
+/** How many streams a patch with this fixed header has (3 or 4); throws on a bad magic. */
+function streamCount(b: Buffer): number {
+  if (b.length >= FIXED) {
+    const magic = b.subarray(0, 8);
+    if (magic.equals(PATCH_MAGIC)) return 3;
+    if (magic.equals(PATCH_MAGIC_V2)) return 4;
+  }
+  throw patchFailed('not a twinslot patch (bad magic)');
+}
+
 /** Size of the whole header given the fixed part (to know how much to read). */
 export function headerSizeOf(fixed: Uint8Array): number {
   const b = Buffer.from(fixed.buffer, fixed.byteOffset, fixed.byteLength);
-  if (b.length < FIXED || !b.subarray(0, 8).equals(PATCH_MAGIC)) throw patchFailed('not a twinslot patch (bad magic)');
+  const streams = streamCount(b);
   let count = 0;
-  for (let s = 0; s < STREAMS; s++) {
+  for (let s = 0; s < streams; s++) {
     const n = b.readUInt32LE(32 + 4 * s);
     if (n === 0 || n > MAX_SEGMENTS) throw patchFailed(`patch stream ${s} has ${n} segments`);
     count += n;
@@ -79,9 +105,10 @@ export function headerSizeOf(fixed: Uint8Array): number {
 export function parseHeader(bytes: Uint8Array, patchSize: number, expectOld: number, expectNew: number): PatchHeader {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerSize = headerSizeOf(b);
+  const count = streamCount(b);
   if (b.length < headerSize) throw patchFailed('patch header is truncated');
   if (b[8] !== CODEC_BROTLI) throw patchFailed(`unknown patch codec ${b[8]}`);
-  if (b.subarray(9, 16).some((x) => x !== 0) || b.readUInt32LE(44) !== 0) throw patchFailed('patch header has non-zero reserved bytes');
+  if (b.subarray(9, 16).some((x) => x !== 0) || (count === 3 && b.readUInt32LE(44) !== 0)) throw patchFailed('patch header has non-zero reserved bytes');
   const oldSize = readU64(b, 16);
   const newSize = readU64(b, 24);
   if (oldSize !== expectOld) throw patchFailed(`patch is for an old file of ${oldSize} bytes, ours has ${expectOld}`, { oldSize, expectOld });
@@ -89,11 +116,10 @@ export function parseHeader(bytes: Uint8Array, patchSize: number, expectOld: num
   const streams: Segment[][] = [];
   let pos = FIXED;
   let offset = headerSize;
-  const rawTotals = [0, 0, 0];
-  for (let s = 0; s < STREAMS; s++) {
-    const count = b.readUInt32LE(32 + 4 * s);
+  const rawTotals = [0, 0, 0, 0];
+  for (let s = 0; s < count; s++) {
     const segments: Segment[] = [];
-    for (let i = 0; i < count; i++) {
+    for (let i = 0, n = b.readUInt32LE(32 + 4 * s); i < n; i++) {
       const compressed = b.readUInt32LE(pos);
       const raw = b.readUInt32LE(pos + 4);
       pos += 8;
@@ -106,17 +132,24 @@ export function parseHeader(bytes: Uint8Array, patchSize: number, expectOld: num
   }
   if (offset !== patchSize) throw patchFailed(`patch segments add up to ${offset} bytes, the patch has ${patchSize}`);
   // Each stream can only be so large for a file of newSize bytes; anything more is a bomb.
-  if (rawTotals[2]! > newSize) throw patchFailed('patch extra stream is larger than the new file');
-  if (rawTotals[1]! > 3 * newSize + 64) throw patchFailed('patch delta stream is larger than the new file allows');
-  if (rawTotals[0]! > 30 * (newSize + 1)) throw patchFailed('patch control stream is larger than the new file allows');
-  return { oldSize, newSize, streams, headerSize };
+  // A group covers at least one byte with two varints (two bytes) and at most one literal per byte.
+  if (rawTotals[EXTRA]! > newSize) throw patchFailed('patch extra stream is larger than the new file');
+  if (count === 3 && rawTotals[DELTA]! > 3 * newSize + 64) throw patchFailed('patch delta stream is larger than the new file allows');
+  if (count === 4 && rawTotals[DELTA]! > newSize) throw patchFailed('patch delta stream is larger than the new file allows');
+  if (rawTotals[HEADERS]! > 2 * newSize + 64) throw patchFailed('patch delta header stream is larger than the new file allows');
+  if (rawTotals[CONTROL]! > 30 * (newSize + 1)) throw patchFailed('patch control stream is larger than the new file allows');
+  return { oldSize, newSize, streams, headerSize, separateHeaders: count === 4 };
 }
 
-/** Serialises a header for segments of the given sizes (compressed data follows it). */
+/**
+ * Serialises a header for segments of the given sizes (compressed data follows it):
+ * version 1 for three streams, version 2 for four.
+ */
 export function writeHeader(oldSize: number, newSize: number, streams: readonly (readonly { compressed: number; raw: number }[])[]): Buffer {
+  if (streams.length !== 3 && streams.length !== 4) throw new RangeError('a patch has 3 or 4 streams');
   const count = streams.reduce((n, s) => n + s.length, 0);
   const b = Buffer.alloc(FIXED + count * 8);
-  PATCH_MAGIC.copy(b, 0);
+  (streams.length === 4 ? PATCH_MAGIC_V2 : PATCH_MAGIC).copy(b, 0);
   b[8] = CODEC_BROTLI;
   streams.forEach((segments, s) => {
     if (segments.length === 0 || segments.length > MAX_SEGMENTS) throw new RangeError(`a patch stream has 1 to ${MAX_SEGMENTS} segments`);

@@ -4,6 +4,6 @@
  * @module
  */
 export { type PatchFiles, type PatchTarget, applyPatch, readPatchHeader } from './apply.js';
-export { type ControlTriple, type EncodeOptions, encodePatch, layoutStreams } from './encode.js';
-export { MAX_SEGMENT_RAW, PATCH_MAGIC, type PatchHeader, parseHeader } from './format.js';
+export { type ControlTriple, type DeltaLayout, type EncodeOptions, encodePatch, layoutStreams } from './encode.js';
+export { MAX_SEGMENT_RAW, PATCH_MAGIC, PATCH_MAGIC_V2, type PatchHeader, parseHeader } from './format.js';
 export { MemoryFile } from './memory-file.js';

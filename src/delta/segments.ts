@@ -93,7 +93,7 @@ export class SegmentDecoder {
   }
 }
 
-export const STREAM_NAMES = ['control', 'delta', 'extra'] as const;
+export const STREAM_NAMES = ['control', 'delta', 'extra', 'delta header'] as const;
 
 export class SegmentStream {
   readonly #patch: FileLike;

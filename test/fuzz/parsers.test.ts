@@ -102,7 +102,11 @@ describe('fuzzing', () => {
       { add: 10_000, insert: 0, seek: 1000 },
       { add: 4000, insert: 0, seek: 0 },
     ];
-    const seeds = [await encodePatch(old, next, controls, { quality: 1, segmentBytes: 2048 }), await encodePatch(old, next, controls, { quality: 5 })];
+    const seeds = [
+      await encodePatch(old, next, controls, { quality: 1, segmentBytes: 2048 }),
+      await encodePatch(old, next, controls, { quality: 5 }),
+      await encodePatch(old, next, controls, { quality: 1, segmentBytes: 2048, layout: 'separate' }), // version 2
+    ];
     const expected = createHash('sha256').update(next).digest('hex');
     reports.patch = await fuzz(
       'patch',

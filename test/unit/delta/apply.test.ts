@@ -7,7 +7,7 @@ import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../../../src/delta/apply.js';
 import { type ControlTriple, encodePatch } from '../../../src/delta/encode.js';
-import { MAX_SEGMENT_RAW, pushVarint, writeHeader, zigzag } from '../../../src/delta/format.js';
+import { MAX_SEGMENT_RAW, PATCH_MAGIC, PATCH_MAGIC_V2, pushVarint, writeHeader, zigzag } from '../../../src/delta/format.js';
 import { MemoryFile } from '../../../src/delta/memory-file.js';
 import { rng } from '../../fuzz/fuzz.js';
 import { expectRejectCode } from '../expect-code.js';
@@ -47,16 +47,32 @@ function randomEdit(old: Buffer, rand: (n: number) => number): { next: Buffer; c
 }
 
 describe('round trips through the encoder', () => {
-  it('rebuilds the new file exactly for 150 random (old, new, operations), with segments as small as 64 bytes', async () => {
+  it('rebuilds the new file exactly for 150 random (old, new, operations), in both layouts, with segments as small as 64 bytes', async () => {
     for (let seed = 1; seed <= 150; seed++) {
       const rand = rng(seed);
       const old = randomBytes(rand(20_000), rand);
       const { next, controls } = randomEdit(old, rand);
       const segmentBytes = [64, 1000, MAX_SEGMENT_RAW][seed % 3]!;
-      const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes });
+      const layout = seed % 2 === 0 ? 'interleaved' : 'separate';
+      const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes, layout });
+      expect(patch.subarray(0, 8).equals(layout === 'separate' ? PATCH_MAGIC_V2 : PATCH_MAGIC)).toBe(true);
       const out = await apply(old, patch, next.length, sha(next));
       expect(out.equals(next), `seed ${seed}`).toBe(true);
     }
+  });
+
+  it('picks the layout that compresses smaller: separate headers when the changed bytes are random', async () => {
+    const rand = rng(21);
+    const old = randomBytes(400_000, rand);
+    const next = Buffer.from(old);
+    // Runs of random bytes at random gaps: the group lengths compress, the bytes do not.
+    for (let at = rand(3000); at < next.length - 64; at += 1 + rand(3000)) for (let k = 1 + rand(64); k > 0; k--) next[at++] = rand(256);
+    const controls = [{ add: old.length, insert: 0, seek: 0 }];
+    const auto = await encodePatch(old, next, controls, { quality: 5 });
+    const interleaved = await encodePatch(old, next, controls, { quality: 5, layout: 'interleaved' });
+    expect(auto.subarray(0, 8).equals(PATCH_MAGIC_V2)).toBe(true);
+    expect(auto.length).toBeLessThan(interleaved.length);
+    expect((await apply(old, auto, next.length, sha(next))).equals(next)).toBe(true);
   });
 
   it('handles an empty old file, an empty new file, and identical files', async () => {
@@ -240,5 +256,80 @@ describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED befo
       );
       expect(['same', 'PATCH_FAILED', 'CHECKSUM_MISMATCH'], `flip ${i}`).toContain(result);
     }
+  });
+
+  it('random corruption of a version 2 patch never escapes as anything but a typed error', async () => {
+    const rand = rng(98);
+    const old = randomBytes(5000, rand);
+    const { next, controls } = randomEdit(old, rand);
+    const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes: 256, layout: 'separate' });
+    for (let i = 0; i < 300; i++) {
+      const bad = Buffer.from(patch);
+      for (let k = 1 + rand(4); k > 0; k--) bad[rand(bad.length)] = rand(256);
+      const result = await apply(old, bad, next.length, sha(next)).then(
+        (out) => (out.equals(next) ? 'same' : 'different'),
+        (err: unknown) => (err as { code?: string }).code ?? String(err),
+      );
+      expect(['same', 'PATCH_FAILED', 'CHECKSUM_MISMATCH'], `flip ${i}`).toContain(result);
+    }
+  });
+});
+
+/** A version 2 patch: streams given as segments (control, literals, extra, headers), each segment compressed alone. */
+function craft2(oldSize: number, newSize: number, streams: (number[] | Buffer)[][]): Buffer {
+  const compressed = streams.map((segments) => segments.map((s) => brotliCompressSync(Buffer.from(s))));
+  const header = writeHeader(
+    oldSize,
+    newSize,
+    streams.map((segments, i) => segments.map((s, k) => ({ raw: s.length, compressed: compressed[i]![k]!.length }))),
+  );
+  return Buffer.concat([header, ...compressed.flat()]);
+}
+
+function heads(...pairs: [number, number][]): number[] {
+  const out: number[] = [];
+  for (const [zeros, count] of pairs) {
+    pushVarint(out, zeros);
+    pushVarint(out, count);
+  }
+  return out;
+}
+
+describe('version 2 patches (group headers in their own stream)', () => {
+  const OLD = randomBytes(100, rng(19));
+  const any = sha(Buffer.alloc(0));
+  const plus = (at: number, by: number[]): Buffer => {
+    const b = Buffer.from(OLD.subarray(0, 10));
+    by.forEach((d, i) => (b[at + i] = (b[at + i]! + d) & 0xff));
+    return b;
+  };
+
+  it('applies groups whose literals start a new literal segment, and zero-only groups', async () => {
+    // Group 1: 2 equal, 2 changed (segment 1 of the literals); group 2: 1 equal, 3 changed (segment 2); group 3: 2 equal.
+    const patch = craft2(100, 10, [[ctrl([10, 0, 0])], [[5, 6], [7, 8, 9]], [[]], [heads([2, 2], [1, 3], [2, 0])]]);
+    expect(await apply(OLD, patch, 10, sha(plus(2, [5, 6, 0, 7, 8, 9])))).toEqual(plus(2, [5, 6, 0, 7, 8, 9]));
+  });
+
+  const cases: [string, Buffer][] = [
+    ['literals running past their segment', craft2(100, 10, [[ctrl([10, 0, 0])], [[5], [6, 7]], [[]], [heads([0, 2], [8, 0])]])],
+    ['a header stream that ends early', craft2(100, 10, [[ctrl([10, 0, 0])], [[5]], [[]], [heads([0, 1])]])],
+    ['a literal stream that ends early', craft2(100, 10, [[ctrl([10, 0, 0])], [[5]], [[]], [heads([0, 2], [8, 0])]])],
+    ['a literal stream with no segment left for a group', craft2(100, 10, [[ctrl([10, 0, 0])], [[5]], [[]], [heads([0, 1], [0, 1], [8, 0])]])],
+    ['bytes left over in the header stream', craft2(100, 10, [[ctrl([10, 0, 0])], [[]], [[]], [heads([10, 0], [1, 0])]])],
+    ['bytes left over in the literal stream', craft2(100, 10, [[ctrl([10, 0, 0])], [[5, 6]], [[]], [heads([0, 1], [9, 0])]])],
+    ['a header group longer than its operation', craft2(100, 10, [[ctrl([10, 0, 0])], [[]], [[]], [heads([11, 0])]])],
+    ['a header number cut at the end of its segment', craft2(100, 10, [[ctrl([10, 0, 0])], [[]], [[]], [[0x8a]]])],
+    ['a literal stream larger than the new file', craft2(100, 10, [[ctrl([10, 0, 0])], [Buffer.alloc(11)], [[]], [heads([10, 0])]])],
+  ];
+  for (const [name, patch] of cases) {
+    it(name, async () => {
+      await expectRejectCode(apply(OLD, patch, 10, any), 'PATCH_FAILED');
+    });
+  }
+
+  it('a version 1 patch with a fourth segment count (its reserved field) is refused', async () => {
+    const v1 = craft(100, 10, [ctrl([10, 0, 0]), groups([10, 0, []]), []]);
+    v1.writeUInt32LE(1, 44);
+    await expectRejectCode(apply(OLD, v1, 10, any), 'PATCH_FAILED');
   });
 });
