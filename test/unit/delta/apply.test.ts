@@ -3,6 +3,9 @@
 // CHECKSUM_MISMATCH for a well-formed patch that builds the wrong bytes), never in a
 // crash, a hang, or a write outside the new file's size.
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../../../src/delta/apply.js';
@@ -56,6 +59,42 @@ describe('round trips through the encoder', () => {
       const patch = await encodePatch(old, next, controls, { quality: 1, segmentBytes });
       const out = await apply(old, patch, next.length, sha(next));
       expect(out.equals(next), `seed ${seed}`).toBe(true);
+    }
+  });
+
+  it('rebuilds a file of several batches from real files and from memory: operations and inserts longer than a batch, more runs than a batch holds', async () => {
+    const rand = rng(11);
+    const old = randomBytes(5 * 1024 * 1024, rand);
+    const parts: Buffer[] = [];
+    const controls: ControlTriple[] = [];
+    let oldPos = 0;
+    const op = (add: number, insert: number, target: number): void => {
+      const piece = Buffer.from(old.subarray(oldPos, oldPos + add));
+      for (let k = rand(40); k < piece.length; k += 1 + rand(80)) piece[k] = rand(256);
+      parts.push(piece, randomBytes(insert, rand));
+      controls.push({ add, insert, seek: target - (oldPos + add) });
+      oldPos = target;
+    };
+    op(3 * 1024 * 1024, 2_500_000, 4096); // both parts cross a batch boundary
+    for (let i = 0; i < 40_000; i++) op(1 + rand(40), rand(4), rand(old.length - 100)); // over a batch's run limit, scattered
+    op(700_000, 0, 0); // read straight into place
+    op(1000, 3, 0);
+    const next = Buffer.concat(parts);
+    const patch = await encodePatch(old, next, controls, { quality: 1 });
+    expect((await apply(old, patch, next.length, sha(next))).equals(next)).toBe(true);
+    const dir = await mkdtemp(join(tmpdir(), 'twinslot-apply-'));
+    try {
+      await writeFile(join(dir, 'old'), old);
+      await writeFile(join(dir, 'patch'), patch);
+      const [oldFile, patchFile, outFile] = await Promise.all([open(join(dir, 'old'), 'r'), open(join(dir, 'patch'), 'r'), open(join(dir, 'new'), 'w')]);
+      try {
+        await applyPatch({ old: oldFile, patch: patchFile, patchSize: patch.length, out: outFile }, { oldSize: old.length, newSize: next.length, sha256: sha(next) });
+      } finally {
+        await Promise.all([oldFile.close(), patchFile.close(), outFile.close()]);
+      }
+      expect((await readFile(join(dir, 'new'))).equals(next)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
