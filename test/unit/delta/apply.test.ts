@@ -221,6 +221,21 @@ describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED befo
     await expectRejectCode(apply(OLD, patch, 10, any), 'PATCH_FAILED');
   });
 
+  it('a segment read in several chunks: cut short, with bytes after its end, or with a chunk of garbage', async () => {
+    // 600 kB of random extra bytes: brotli stores them nearly as they are, so the segment spans several input chunks.
+    const extra = randomBytes(600_000, rng(12));
+    const streams = [Buffer.from(ctrl([0, extra.length, 0])), Buffer.alloc(0), extra];
+    const build = (edit: (extraSegment: Buffer) => Buffer): Buffer => {
+      const compressed: Buffer[] = streams.map((s) => brotliCompressSync(s));
+      compressed[2] = edit(compressed[2]!);
+      const header = writeHeader(100, extra.length, streams.map((s, i) => [{ raw: s.length, compressed: compressed[i]!.length }]));
+      return Buffer.concat([header, ...compressed]);
+    };
+    expect((await apply(OLD, build((c) => c), extra.length, sha(extra))).equals(extra)).toBe(true);
+    await expectRejectCode(apply(OLD, build((c) => c.subarray(0, -100)), extra.length, sha(extra)), 'PATCH_FAILED');
+    await expectRejectCode(apply(OLD, build((c) => Buffer.concat([c, Buffer.alloc(200_000)])), extra.length, sha(extra)), 'PATCH_FAILED');
+    await expectRejectCode(apply(OLD, build((c) => Buffer.concat([c.subarray(0, 300_000), randomBytes(c.length - 300_000, rng(13))])), extra.length, sha(extra)), 'PATCH_FAILED');
+  });
   it('a segment with bytes after the end of its brotli stream', async () => {
     // The decoder is reused from segment to segment: leftovers must not be silently ignored.
     const streams = [Buffer.from(ctrl([10, 0, 0])), Buffer.from(groups([10, 0, []])), Buffer.alloc(0)];
