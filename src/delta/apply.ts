@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { FIXED_HEADER_SIZE, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
-import { type GatherList, OldGatherer, copyBytes } from './old-gather.js';
+import { type GatherList, OldGatherer, copyBytes, viewOf } from './old-gather.js';
 import { STREAM_NAMES, SegmentDecoder, SegmentStream } from './segments.js';
 
 export interface PatchTarget {
@@ -76,25 +76,30 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
   try {
     // Each batch: plan the next operations (pieces of at most BATCH_BYTES new bytes),
     // gather their old bytes in one sorted sweep straight into the output buffer, add
-    // the delta and the extra bytes in output order, hash and write.
+    // the delta and the extra bytes in output order, hash and write. Planning and
+    // sorting the next batch do not touch the buffer, so they overlap the last write.
     for (;;) {
       if (files.signal?.aborted) throw new UpdateError('ABORTED', 'patching was aborted', { cause: files.signal.reason });
       const batch = await ops.next();
       if (batch.count === 0) break;
+      gatherer.sort(batch);
+      await out.idle();
       await gatherer.gather(batch, out.buffer);
       // The per-byte work is synchronous; it stops only when a delta or extra segment runs out.
       for (let need = builder.start(batch, out.buffer); need !== DONE; need = builder.resume()) {
         if (need === NEED_DELTA) await groups.refill();
         else if (!(await extra.fill())) throw patchFailed('patch extra stream ends early');
       }
-      await out.write(batch.bytes);
+      out.write(batch.bytes);
     }
+    await out.idle();
     // Every stream must be used up exactly: leftovers mean the patch is not what was verified.
     for (const [s, stream] of [control, delta, extra].entries()) {
       while (stream.remaining === 0 && (await stream.advance()));
       if (stream.remaining > 0) throw patchFailed(`patch ${STREAM_NAMES[s]} stream has bytes left over`);
     }
   } finally {
+    await out.idle().catch(() => undefined); // the caller may close the file once this returns
     for (const s of [control, delta, extra]) s.close();
     decoder.close();
   }
@@ -143,6 +148,7 @@ class BatchBuilder {
   readonly #extra: SegmentStream;
   #batch: Batch | null = null;
   #buffer: Buffer = Buffer.alloc(0);
+  #view: DataView = viewOf(this.#buffer);
   // The run in progress: its index, old bytes covered by the delta so far, extra bytes copied so far.
   #r = 0;
   #done = 0;
@@ -156,7 +162,10 @@ class BatchBuilder {
 
   start(batch: Batch, buffer: Buffer): number {
     this.#batch = batch;
-    this.#buffer = buffer;
+    if (buffer !== this.#buffer) {
+      this.#buffer = buffer;
+      this.#view = viewOf(buffer);
+    }
     this.#r = 0;
     this.#done = 0;
     this.#inserted = 0;
@@ -168,6 +177,7 @@ class BatchBuilder {
   resume(): number {
     const b = this.#batch!;
     const buf = this.#buffer;
+    const view = this.#view;
     const groups = this.#groups;
     const extra = this.#extra;
     let r = this.#r;
@@ -190,7 +200,7 @@ class BatchBuilder {
       while (inserted < insert) {
         const n = Math.min(insert - inserted, extra.remaining);
         if (n === 0) break;
-        copyBytes(extra.bytes, extra.pos, buf, at + length + inserted, n);
+        copyBytes(extra.bytes, extra.view, extra.pos, buf, view, at + length + inserted, n);
         extra.pos += n;
         inserted += n;
       }
@@ -390,11 +400,12 @@ class OperationReader {
   }
 }
 
-/** Hashes and writes each finished batch; the batch buffer is free again when {@link write} resolves. */
+/** Hashes and writes each finished batch; the batch buffer is free again when {@link idle} resolves. */
 class OutputWriter {
   readonly #file: FileLike;
   readonly #hash = createHash('sha256');
   readonly buffer: Buffer;
+  #writing: Promise<void> = Promise.resolve();
   written = 0;
 
   constructor(file: FileLike, size: number) {
@@ -402,13 +413,18 @@ class OutputWriter {
     this.buffer = Buffer.allocUnsafe(size);
   }
 
-  async write(n: number): Promise<void> {
+  /** Starts writing the first `n` bytes of the buffer and hashes them meanwhile. */
+  write(n: number): void {
     const bytes = this.buffer.subarray(0, n);
-    // The write runs on the thread pool while this thread hashes the same bytes.
-    const writing = writeAll(this.#file, bytes, this.written);
+    this.#writing = writeAll(this.#file, bytes, this.written);
+    this.#writing.catch(() => undefined); // observed by idle()
     this.#hash.update(bytes);
     this.written += n;
-    await writing;
+  }
+
+  /** Resolves when the last write is done (rejects if it failed). */
+  idle(): Promise<void> {
+    return this.#writing;
   }
 
   digest(): string {

@@ -21,6 +21,7 @@ import { type BrotliDecompress, brotliDecompressSync, constants, createBrotliDec
 import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { MAX_SEGMENT_RAW, type Segment, patchFailed } from './format.js';
+import { viewOf } from './old-gather.js';
 
 /** Brotli never grows data by more than a few bytes per 64 KiB; anything larger is not a segment of ours. */
 const MAX_COMPRESSED = MAX_SEGMENT_RAW + (MAX_SEGMENT_RAW >> 4) + 1024;
@@ -145,8 +146,9 @@ export class SegmentStream {
   #next = 0;
   /** Where segments are decompressed, sized for the largest. */
   #output: Buffer;
-  /** The current segment's bytes and the read position in them. */
+  /** The current segment's bytes, a DataView over them, and the read position in them. */
   bytes: Buffer = Buffer.alloc(0);
+  view: DataView = viewOf(this.bytes);
   pos = 0;
 
   constructor(patch: FileLike, segments: readonly Segment[], name: string, decoder: SegmentDecoder) {
@@ -175,6 +177,7 @@ export class SegmentStream {
     if (this.#next >= this.#segments.length) return false;
     const index = this.#next++;
     this.bytes = await this.#load(index);
+    this.view = viewOf(this.bytes);
     this.pos = 0;
     return true;
   }
@@ -207,6 +210,7 @@ export class SegmentStream {
   /** Drops the current segment. */
   close(): void {
     this.bytes = Buffer.alloc(0);
+    this.view = viewOf(this.bytes);
     this.#output = Buffer.alloc(0);
     this.pos = 0;
   }

@@ -98,6 +98,23 @@ describe('round trips through the encoder', () => {
     }
   });
 
+  it('a write that fails (the output opened read-only) rejects the apply', async () => {
+    const old = randomBytes(3 * 1024 * 1024, rng(14));
+    const patch = await encodePatch(old, old, [{ add: old.length, insert: 0, seek: 0 }], { quality: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'twinslot-apply-'));
+    try {
+      await writeFile(join(dir, 'new'), '');
+      const outFile = await open(join(dir, 'new'), 'r');
+      try {
+        await expect(applyPatch({ old: new MemoryFile(old), patch: new MemoryFile(patch), patchSize: patch.length, out: outFile }, { oldSize: old.length, newSize: old.length, sha256: sha(old) })).rejects.toThrow();
+      } finally {
+        await outFile.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('handles an empty old file, an empty new file, and identical files', async () => {
     const a = randomBytes(5000, rng(7));
     for (const [old, next, controls] of [
