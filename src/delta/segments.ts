@@ -8,8 +8,8 @@
  * 40 MiB of dead segments pile up before a collection, which was most of the
  * applier's peak RSS. {@link SegmentDecoder} drives the zlib handle of one reused
  * BrotliDecompress stream directly (falling back to brotliDecompressSync where that
- * handle is not what Node 20-24 provide). Segments are small, so the pause is about a
- * millisecond each.
+ * handle is not what Node 20-24 provide), feeding it the compressed bytes a chunk at
+ * a time. Segments are small, so the pause is about a millisecond each.
  *
  * Encoders never split a varint or a literal run across segments, so everything
  * inside a segment is read synchronously and only moving to the next segment waits.
