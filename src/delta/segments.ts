@@ -8,20 +8,29 @@
  * 40 MiB of dead segments pile up before a collection, which was most of the
  * applier's peak RSS. {@link SegmentDecoder} drives the zlib handle of one reused
  * BrotliDecompress stream directly (falling back to brotliDecompressSync where that
- * handle is not what Node 20-24 provide). Segments are small, so the pause is about a
- * millisecond each.
+ * handle is not what Node 20-24 provide), feeding it the compressed bytes a chunk at
+ * a time. Segments are small, so the pause is about a millisecond each.
  *
  * Encoders never split a varint or a literal run across segments, so everything
  * inside a segment is read synchronously and only moving to the next segment waits.
  *
  * @module
  */
+import { readSync } from 'node:fs';
 import { type BrotliDecompress, brotliDecompressSync, constants, createBrotliDecompress } from 'node:zlib';
+import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { MAX_SEGMENT_RAW, type Segment, patchFailed } from './format.js';
+import { viewOf } from './old-gather.js';
 
 /** Brotli never grows data by more than a few bytes per 64 KiB; anything larger is not a segment of ours. */
 const MAX_COMPRESSED = MAX_SEGMENT_RAW + (MAX_SEGMENT_RAW >> 4) + 1024;
+/**
+ * Compressed bytes are read and fed to the decoder this many at a time: a whole
+ * compressed segment (up to 2 MiB) held at once would sit on top of the decoder's own
+ * ring buffer and the three streams' segments at the applier's peak.
+ */
+const INPUT_CHUNK = 128 * 1024;
 
 /** The parts of a zlib stream's native handle the decoder uses (internal to node:zlib, hence checked). */
 interface RawHandle {
@@ -30,54 +39,76 @@ interface RawHandle {
 
 /**
  * Decompresses whole brotli segments into buffers the caller owns, with one decoder
- * reused (reset) for every segment of a patch. Shared by the three streams of an apply:
- * loading a segment is synchronous from the read on, so they never interleave.
+ * reused (reset) for every segment of a patch, fed the compressed bytes a chunk at a
+ * time. Shared by the three streams of an apply, which load their segments one after
+ * the other, never two at once.
  */
 export class SegmentDecoder {
   #engine: BrotliDecompress | null = null;
   #error: Error | null = null;
-  /** Compressed bytes of the segment being loaded, reused. */
   #input: Buffer = Buffer.alloc(0);
-
-  /** A buffer of at least `size` bytes for compressed input (valid until the next call). */
-  input(size: number): Buffer {
-    if (this.#input.length < size) this.#input = Buffer.allocUnsafe(size);
-    return this.#input.subarray(0, size);
-  }
+  #busy = false;
 
   /**
-   * Decompresses `compressed`, which must hold exactly one brotli stream of `raw` bytes.
-   * Writes into `into` (at least raw + 1 bytes) when it can; returns the bytes, or throws
-   * an Error saying what is wrong.
+   * Reads the `compressed` bytes at `offset` of `patch`, which must hold exactly one
+   * brotli stream of `raw` bytes, and decompresses them, into `into` (at least raw + 1
+   * bytes) where it can. Returns the bytes. A read that comes up short throws what
+   * `short()` returns; corrupt data throws an Error saying what is wrong.
    */
-  decode(compressed: Buffer, raw: number, into: Buffer): Buffer {
-    const engine = this.#open();
-    const handle = (engine as unknown as { _handle?: RawHandle | null })._handle;
-    const state = (engine as unknown as { _writeState?: unknown })._writeState;
-    if (!handle || typeof handle.writeSync !== 'function' || !(state instanceof Uint32Array) || into.length < raw + 1) {
-      return brotliDecompressSync(compressed, { maxOutputLength: Math.max(1, raw), chunkSize: Math.max(64, raw + 1) });
+  async decode(patch: FileLike, offset: number, compressed: number, raw: number, into: Buffer, short: () => Error): Promise<Buffer> {
+    if (this.#busy) throw new Error('SegmentDecoder: one segment at a time');
+    this.#busy = true;
+    try {
+      const engine = this.#open();
+      const handle = (engine as unknown as { _handle?: RawHandle | null })._handle;
+      const state = (engine as unknown as { _writeState?: unknown })._writeState;
+      if (!handle || typeof handle.writeSync !== 'function' || !(state instanceof Uint32Array) || into.length < raw + 1) {
+        const whole = this.#buffer(compressed);
+        await readFully(patch, whole, offset, short);
+        return brotliDecompressSync(whole, { maxOutputLength: Math.max(1, raw), chunkSize: Math.max(64, raw + 1) });
+      }
+      let produced = 0;
+      try {
+        for (let done = 0; done < compressed; ) {
+          const n = Math.min(INPUT_CHUNK, compressed - done);
+          const chunk = this.#buffer(n);
+          await readFully(patch, chunk, offset + done, short);
+          done += n;
+          const last = done === compressed;
+          // One room more than the segment should need: a stream that fills it is too long.
+          handle.writeSync(last ? constants.BROTLI_OPERATION_FINISH : constants.BROTLI_OPERATION_PROCESS, chunk, 0, n, into, produced, raw + 1 - produced);
+          if (engine.destroyed || this.#error) {
+            // The handle reported corrupt or truncated input (and closed itself).
+            const message = this.#error?.message ?? 'corrupt brotli data';
+            this.#engine = null;
+            this.#error = null;
+            throw new Error(message);
+          }
+          produced = raw + 1 - state[0]!;
+          const unread = state[1]!;
+          if (produced > raw) throw new Error(`more than the ${raw} bytes its header says`);
+          if (unread !== 0) throw new Error(`${unread + compressed - done} bytes after the end of the brotli stream`);
+        }
+      } finally {
+        // Also after a failure: the next segment starts from a clean decoder.
+        if (this.#engine) (this.#engine as unknown as { reset(): void }).reset();
+      }
+      return into.subarray(0, produced);
+    } finally {
+      this.#busy = false;
     }
-    // One room more than the segment should need: a stream that fills it is too long.
-    handle.writeSync(constants.BROTLI_OPERATION_FINISH, compressed, 0, compressed.length, into, 0, raw + 1);
-    if (engine.destroyed || this.#error) {
-      // The handle reported corrupt or truncated input (and closed itself).
-      const message = this.#error?.message ?? 'corrupt brotli data';
-      this.#engine = null;
-      this.#error = null;
-      throw new Error(message);
-    }
-    const produced = raw + 1 - state[0]!;
-    const unread = state[1]!;
-    (engine as unknown as { reset(): void }).reset();
-    if (unread !== 0) throw new Error(`${unread} bytes after the end of the brotli stream`);
-    if (produced > raw) throw new Error(`more than the ${raw} bytes its header says`);
-    return into.subarray(0, produced);
   }
 
   close(): void {
     this.#engine?.close();
     this.#engine = null;
     this.#input = Buffer.alloc(0);
+  }
+
+  /** A buffer of at least `size` bytes for compressed input (valid until the next call). */
+  #buffer(size: number): Buffer {
+    if (this.#input.length < size) this.#input = Buffer.allocUnsafe(size);
+    return this.#input.subarray(0, size);
   }
 
   #open(): BrotliDecompress {
@@ -93,6 +124,18 @@ export class SegmentDecoder {
   }
 }
 
+async function readFully(file: FileLike, into: Buffer, position: number, short: () => Error): Promise<void> {
+  // Synchronously where there is a descriptor, as in old-gather.ts: a chunk from the
+  // page cache takes microseconds, a round trip through the thread pool tens of them.
+  const fd = (file as { fd?: unknown }).fd;
+  let got = 0;
+  while (got < into.length) {
+    const bytesRead = typeof fd === 'number' ? readSync(fd, into, got, into.length - got, position + got) : (await file.read(into, got, into.length - got, position + got)).bytesRead;
+    if (bytesRead === 0) throw short();
+    got += bytesRead;
+  }
+}
+
 export const STREAM_NAMES = ['control', 'delta', 'extra', 'delta header'] as const;
 
 export class SegmentStream {
@@ -101,10 +144,11 @@ export class SegmentStream {
   readonly #name: string;
   readonly #decoder: SegmentDecoder;
   #next = 0;
-  /** Where segments are decompressed, sized for the largest (allocated at the first load). */
-  #output: Buffer = Buffer.alloc(0);
-  /** The current segment's bytes and the read position in them. */
+  /** Where segments are decompressed, sized for the largest. */
+  #output: Buffer;
+  /** The current segment's bytes, a DataView over them, and the read position in them. */
   bytes: Buffer = Buffer.alloc(0);
+  view: DataView = viewOf(this.bytes);
   pos = 0;
 
   constructor(patch: FileLike, segments: readonly Segment[], name: string, decoder: SegmentDecoder) {
@@ -112,6 +156,11 @@ export class SegmentStream {
     this.#segments = segments;
     this.#name = name;
     this.#decoder = decoder;
+    // Allocated up front, before the decoder's first ring buffer is freed: glibc then
+    // raises its mmap threshold, and a segment buffer allocated after that would come
+    // from the heap, between ring buffers, where freed rings fragment it.
+    const largest = segments.reduce((m, s) => Math.max(m, s.raw), 0); // at most MAX_SEGMENT_RAW (parseHeader)
+    this.#output = Buffer.allocUnsafe(largest + 1);
   }
 
   get remaining(): number {
@@ -128,6 +177,7 @@ export class SegmentStream {
     if (this.#next >= this.#segments.length) return false;
     const index = this.#next++;
     this.bytes = await this.#load(index);
+    this.view = viewOf(this.bytes);
     this.pos = 0;
     return true;
   }
@@ -160,6 +210,7 @@ export class SegmentStream {
   /** Drops the current segment. */
   close(): void {
     this.bytes = Buffer.alloc(0);
+    this.view = viewOf(this.bytes);
     this.#output = Buffer.alloc(0);
     this.pos = 0;
   }
@@ -167,21 +218,12 @@ export class SegmentStream {
   async #load(index: number): Promise<Buffer> {
     const seg = this.#segments[index]!;
     if (seg.compressed > MAX_COMPRESSED) throw patchFailed(`patch ${this.#name} segment ${index} is ${seg.compressed} bytes compressed, more than a segment can be`);
-    if (this.#output.length === 0) {
-      const largest = this.#segments.reduce((m, s) => Math.max(m, s.raw), 0); // at most MAX_SEGMENT_RAW (parseHeader)
-      this.#output = Buffer.allocUnsafe(largest + 1);
-    }
-    const compressed = this.#decoder.input(seg.compressed);
-    let got = 0;
-    while (got < seg.compressed) {
-      const { bytesRead } = await this.#patch.read(compressed, got, seg.compressed - got, seg.offset + got);
-      if (bytesRead === 0) throw patchFailed(`patch ends inside ${this.#name} segment ${index}`);
-      got += bytesRead;
-    }
+    const short = (): Error => patchFailed(`patch ends inside ${this.#name} segment ${index}`);
     let raw: Buffer;
     try {
-      raw = this.#decoder.decode(compressed, seg.raw, this.#output);
+      raw = await this.#decoder.decode(this.#patch, seg.offset, seg.compressed, seg.raw, this.#output, short);
     } catch (err) {
+      if (err instanceof UpdateError) throw err;
       throw patchFailed(`patch ${this.#name} segment ${index} does not decompress: ${(err as Error).message}`);
     }
     if (raw.length !== seg.raw) throw patchFailed(`patch ${this.#name} segment ${index} holds ${raw.length} bytes, its header says ${seg.raw}`);

@@ -3,6 +3,9 @@
 // CHECKSUM_MISMATCH for a well-formed patch that builds the wrong bytes), never in a
 // crash, a hang, or a write outside the new file's size.
 import { createHash } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { applyPatch } from '../../../src/delta/apply.js';
@@ -73,6 +76,59 @@ describe('round trips through the encoder', () => {
     expect(auto.subarray(0, 8).equals(PATCH_MAGIC_V2)).toBe(true);
     expect(auto.length).toBeLessThan(interleaved.length);
     expect((await apply(old, auto, next.length, sha(next))).equals(next)).toBe(true);
+  });
+
+  it('rebuilds a file of several batches from real files and from memory: operations and inserts longer than a batch, more runs than a batch holds', async () => {
+    const rand = rng(11);
+    const old = randomBytes(5 * 1024 * 1024, rand);
+    const parts: Buffer[] = [];
+    const controls: ControlTriple[] = [];
+    let oldPos = 0;
+    const op = (add: number, insert: number, target: number): void => {
+      const piece = Buffer.from(old.subarray(oldPos, oldPos + add));
+      for (let k = rand(40); k < piece.length; k += 1 + rand(80)) piece[k] = rand(256);
+      parts.push(piece, randomBytes(insert, rand));
+      controls.push({ add, insert, seek: target - (oldPos + add) });
+      oldPos = target;
+    };
+    op(3 * 1024 * 1024, 2_500_000, 4096); // both parts cross a batch boundary
+    for (let i = 0; i < 40_000; i++) op(1 + rand(40), rand(4), rand(old.length - 100)); // over a batch's run limit, scattered
+    op(700_000, 0, 0); // read straight into place
+    op(1000, 3, 0);
+    const next = Buffer.concat(parts);
+    const patch = await encodePatch(old, next, controls, { quality: 1 });
+    expect((await apply(old, patch, next.length, sha(next))).equals(next)).toBe(true);
+    const dir = await mkdtemp(join(tmpdir(), 'twinslot-apply-'));
+    try {
+      await writeFile(join(dir, 'old'), old);
+      await writeFile(join(dir, 'patch'), patch);
+      const [oldFile, patchFile, outFile] = await Promise.all([open(join(dir, 'old'), 'r'), open(join(dir, 'patch'), 'r'), open(join(dir, 'new'), 'w')]);
+      try {
+        await applyPatch({ old: oldFile, patch: patchFile, patchSize: patch.length, out: outFile }, { oldSize: old.length, newSize: next.length, sha256: sha(next) });
+      } finally {
+        await Promise.all([oldFile.close(), patchFile.close(), outFile.close()]);
+      }
+      expect((await readFile(join(dir, 'new'))).equals(next)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a write that fails (the output opened read-only) rejects the apply', async () => {
+    const old = randomBytes(3 * 1024 * 1024, rng(14));
+    const patch = await encodePatch(old, old, [{ add: old.length, insert: 0, seek: 0 }], { quality: 1 });
+    const dir = await mkdtemp(join(tmpdir(), 'twinslot-apply-'));
+    try {
+      await writeFile(join(dir, 'new'), '');
+      const outFile = await open(join(dir, 'new'), 'r');
+      try {
+        await expect(applyPatch({ old: new MemoryFile(old), patch: new MemoryFile(patch), patchSize: patch.length, out: outFile }, { oldSize: old.length, newSize: old.length, sha256: sha(old) })).rejects.toThrow();
+      } finally {
+        await outFile.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('handles an empty old file, an empty new file, and identical files', async () => {
@@ -198,6 +254,21 @@ describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED befo
     await expectRejectCode(apply(OLD, patch, 10, any), 'PATCH_FAILED');
   });
 
+  it('a segment read in several chunks: cut short, with bytes after its end, or with a chunk of garbage', async () => {
+    // 600 kB of random extra bytes: brotli stores them nearly as they are, so the segment spans several input chunks.
+    const extra = randomBytes(600_000, rng(12));
+    const streams = [Buffer.from(ctrl([0, extra.length, 0])), Buffer.alloc(0), extra];
+    const build = (edit: (extraSegment: Buffer) => Buffer): Buffer => {
+      const compressed: Buffer[] = streams.map((s) => brotliCompressSync(s));
+      compressed[2] = edit(compressed[2]!);
+      const header = writeHeader(100, extra.length, streams.map((s, i) => [{ raw: s.length, compressed: compressed[i]!.length }]));
+      return Buffer.concat([header, ...compressed]);
+    };
+    expect((await apply(OLD, build((c) => c), extra.length, sha(extra))).equals(extra)).toBe(true);
+    await expectRejectCode(apply(OLD, build((c) => c.subarray(0, -100)), extra.length, sha(extra)), 'PATCH_FAILED');
+    await expectRejectCode(apply(OLD, build((c) => Buffer.concat([c, Buffer.alloc(200_000)])), extra.length, sha(extra)), 'PATCH_FAILED');
+    await expectRejectCode(apply(OLD, build((c) => Buffer.concat([c.subarray(0, 300_000), randomBytes(c.length - 300_000, rng(13))])), extra.length, sha(extra)), 'PATCH_FAILED');
+  });
   it('a segment with bytes after the end of its brotli stream', async () => {
     // The decoder is reused from segment to segment: leftovers must not be silently ignored.
     const streams = [Buffer.from(ctrl([10, 0, 0])), Buffer.from(groups([10, 0, []])), Buffer.alloc(0)];
