@@ -162,6 +162,9 @@ describe('round trips through the encoder', () => {
     await expect(encodePatch(old, old, [{ add: 101, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
     await expect(encodePatch(old, old, [{ add: 50, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
     await expect(encodePatch(old, old, [{ add: 0, insert: 0, seek: -5 }, { add: 100, insert: 0, seek: 0 }])).rejects.toThrow(RangeError);
+    // Segments larger than a client accepts, or too small to hold a group's varints.
+    await expect(encodePatch(old, old, [{ add: 100, insert: 0, seek: 0 }], { segmentBytes: MAX_SEGMENT_RAW + 1 })).rejects.toThrow(RangeError);
+    await expect(encodePatch(old, old, [{ add: 100, insert: 0, seek: 0 }], { segmentBytes: 63 })).rejects.toThrow(RangeError);
   });
 
   it('a well-formed patch applied to the wrong old file: CHECKSUM_MISMATCH', async () => {
