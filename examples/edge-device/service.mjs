@@ -121,7 +121,12 @@ updater.on('update-not-available', (info) => {
   if (info.version && info.reason !== 'up-to-date' && info.reason !== 'deferred') log(`not taking ${info.version}: ${info.reason}`);
 });
 updater.on('update-downloaded', (info) => void installAndRestart(info.version));
-updater.on('error', (err) => log(`update problem ${err.code}: ${err.message}`));
+updater.on('error', (err) => {
+  // Stopping the schedule aborts a check or download in progress (ABORTED, as any
+  // cancelled call): expected while this service shuts down or installs, not a problem.
+  if (err.code === 'ABORTED' && (stopping || installing)) return;
+  log(`update problem ${err.code}: ${err.message}`);
+});
 
 let installing = false;
 async function installAndRestart(version) {
