@@ -46,7 +46,7 @@ export class DeltaGroups {
    * {@link refill} must load the next.
    */
   add(block: Buffer, base: number, n: number): number {
-    return this.#headers ? addSeparate(this.#g, this.#headers, this.#literals, block, base, n) : addInterleaved(this.#g, this.#literals, block, base, n);
+    return addGroups(this.#g, this.#headers ?? this.#literals, this.#literals, block, base, n);
   }
 
   /** Loads the segment {@link add} stopped at. */
@@ -68,80 +68,31 @@ export class DeltaGroups {
 }
 
 /**
- * Version 1. Synchronous and small so V8 optimises it early: bsdiff's groups are tiny
- * (most change 1-3 bytes), hundreds of thousands per file, so the per-group cost is
- * what counts; the varints are nearly always one byte and are read inline.
+ * Reads groups from `headers` and adds their literals from `literals`, which are the same
+ * stream in version 1 (each group's literals follow its varints). Synchronous and small
+ * so V8 optimises it early: bsdiff's groups are tiny (most change 1-3 bytes), hundreds
+ * of thousands per file, so the per-group cost is what counts; the varints are nearly
+ * always one byte and are read inline.
  */
-function addInterleaved(g: GroupState, delta: SegmentStream, block: Buffer, base: number, n: number): number {
-  const lits = delta.bytes;
-  const end = lits.length;
-  let pos = delta.pos;
-  let { zeros, literals, at, uncovered } = g;
-  let p = 0;
-  while (p < n) {
-    if (zeros > 0) {
-      const k = zeros < n - p ? zeros : n - p;
-      zeros -= k;
-      p += k;
-    } else if (literals > 0) {
-      const k = literals < n - p ? literals : n - p;
-      const o = base + p;
-      for (let i = 0; i < k; i++) block[o + i] = (block[o + i]! + lits[at + i]!) & 0xff;
-      literals -= k;
-      at += k;
-      p += k;
-    } else {
-      if (pos === end) break;
-      let z = lits[pos]!;
-      if (z < 0x80) pos++;
-      else {
-        delta.pos = pos;
-        z = delta.varint();
-        pos = delta.pos;
-      }
-      let l = pos < end ? lits[pos]! : 0x80;
-      if (l < 0x80) pos++;
-      else {
-        delta.pos = pos;
-        l = delta.varint(); // throws when the number runs past the segment
-        pos = delta.pos;
-      }
-      if (z + l === 0 || z + l > uncovered) throw patchFailed('patch delta run does not fit its operation');
-      if (l > end - pos) throw patchFailed('patch delta literals run past their segment');
-      uncovered -= z + l;
-      zeros = z;
-      literals = l;
-      at = pos;
-      pos += l;
-    }
-  }
-  delta.pos = pos;
-  g.zeros = zeros;
-  g.literals = literals;
-  g.at = at;
-  g.uncovered = uncovered;
-  return p;
-}
-
-/** Version 2: the same with the varints read from `headers`. */
-function addSeparate(g: GroupState, headers: SegmentStream, delta: SegmentStream, block: Buffer, base: number, n: number): number {
-  const lits = delta.bytes;
+function addGroups(g: GroupState, headers: SegmentStream, literals: SegmentStream, block: Buffer, base: number, n: number): number {
+  const interleaved = headers === literals;
   const heads = headers.bytes;
   const end = heads.length;
   let pos = headers.pos;
-  let { zeros, literals, at, uncovered } = g;
+  let { zeros, literals: pending, at, uncovered } = g;
+  const lits = literals.bytes;
   let p = 0;
   while (p < n) {
     if (zeros > 0) {
       const k = zeros < n - p ? zeros : n - p;
       zeros -= k;
       p += k;
-    } else if (literals > 0) {
+    } else if (pending > 0) {
       if (g.unplaced) break;
-      const k = literals < n - p ? literals : n - p;
+      const k = pending < n - p ? pending : n - p;
       const o = base + p;
       for (let i = 0; i < k; i++) block[o + i] = (block[o + i]! + lits[at + i]!) & 0xff;
-      literals -= k;
+      pending -= k;
       at += k;
       p += k;
     } else {
@@ -157,18 +108,22 @@ function addSeparate(g: GroupState, headers: SegmentStream, delta: SegmentStream
       if (l < 0x80) pos++;
       else {
         headers.pos = pos;
-        l = headers.varint();
+        l = headers.varint(); // throws when the number runs past the segment
         pos = headers.pos;
       }
       if (z + l === 0 || z + l > uncovered) throw patchFailed('patch delta run does not fit its operation');
       uncovered -= z + l;
       zeros = z;
-      literals = l;
-      if (l > 0) {
-        const left = lits.length - delta.pos;
+      pending = l;
+      if (interleaved) {
+        if (l > end - pos) throw patchFailed('patch delta literals run past their segment');
+        at = pos;
+        pos += l;
+      } else if (l > 0) {
+        const left = lits.length - literals.pos;
         if (l <= left) {
-          at = delta.pos;
-          delta.pos += l;
+          at = literals.pos;
+          literals.pos += l;
         } else if (left > 0) {
           throw patchFailed('patch delta literals run past their segment');
         } else {
@@ -179,7 +134,7 @@ function addSeparate(g: GroupState, headers: SegmentStream, delta: SegmentStream
   }
   headers.pos = pos;
   g.zeros = zeros;
-  g.literals = literals;
+  g.literals = pending;
   g.at = at;
   g.uncovered = uncovered;
   return p;
