@@ -215,18 +215,18 @@ function encodeDelta(laid: Laid, old: Uint8Array, oldPos: number, next: Uint8Arr
         break;
       }
     }
-    if (interleaved) {
-      interleaved.reserve(20 + literals);
-      interleaved.varint(zeros);
-      interleaved.varint(literals);
-      for (let k = 0; k < literals; k++) interleaved.byte((next[newPos + start + k]! - old[oldPos + start + k]!) & 0xff);
-    }
-    if (headers && lits) {
-      headers.reserve(20);
-      headers.varint(zeros);
-      headers.varint(literals);
-      lits.reserve(literals);
-      for (let k = 0; k < literals; k++) lits.byte((next[newPos + start + k]! - old[oldPos + start + k]!) & 0xff);
+    // Version 1: varints and literals in one stream; version 2: in two.
+    interleaved?.reserve(20 + literals);
+    headers?.reserve(20);
+    lits?.reserve(literals);
+    interleaved?.varint(zeros);
+    interleaved?.varint(literals);
+    headers?.varint(zeros);
+    headers?.varint(literals);
+    for (let k = 0; k < literals; k++) {
+      const changed = (next[newPos + start + k]! - old[oldPos + start + k]!) & 0xff;
+      interleaved?.byte(changed);
+      lits?.byte(changed);
     }
     i = start + literals;
   }
@@ -259,7 +259,7 @@ export async function encodePatch(old: Uint8Array, next: Uint8Array, controls: r
     [, delta, , headers] = streamsOf(laid, deltaLayout);
   }
   const streams = [control, delta!, extra, ...(headers ? [headers] : [])];
-  const [[controlOut, extraOut], deltaOut, headersOut] = await Promise.all([fixed, compressAll(streams[DELTA]!, DELTA), streams[HEADERS] ? compressAll(streams[HEADERS], HEADERS) : null]);
+  const [[controlOut, extraOut], deltaOut, headersOut] = await Promise.all([fixed, compressAll(delta!, DELTA), headers ? compressAll(headers, HEADERS) : null]);
   const compressed = [controlOut, deltaOut, extraOut, ...(headersOut ? [headersOut] : [])];
   const header = writeHeader(
     old.length,
@@ -307,7 +307,7 @@ const SMALL_STREAM_PIECES = 4;
  * time, which is what kept it over 1.5x the bsdiff CLI.
  */
 function defaultQuality(s: number, rawBytes: number): number {
-  return s !== 0 && rawBytes <= SMALL_STREAM ? 11 : 10;
+  return s !== CONTROL && rawBytes <= SMALL_STREAM ? 11 : 10;
 }
 
 function compressSegment(raw: Buffer, quality: number): Promise<Buffer> {
