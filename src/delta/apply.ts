@@ -19,6 +19,7 @@ import type { FileLike } from '../io/file-system.js';
 import { DeltaGroups } from './delta-groups.js';
 import { CONTROL, DELTA, EXTRA, FIXED_HEADER_SIZE, HEADERS, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
 import { type GatherList, OldGatherer, copyBytes, viewOf } from './old-gather.js';
+import { readFully } from './read-at.js';
 import { STREAM_NAMES, SegmentDecoder, SegmentStream } from './segments.js';
 
 export interface PatchTarget {
@@ -348,11 +349,6 @@ async function writeAll(file: FileLike, bytes: Buffer, position: number): Promis
 
 async function readExactly(file: FileLike, position: number, length: number): Promise<Buffer> {
   const out = Buffer.alloc(length);
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await file.read(out, got, length - got, position + got);
-    if (bytesRead === 0) throw patchFailed('patch is truncated');
-    got += bytesRead;
-  }
+  await readFully(file, out, position, () => patchFailed('patch is truncated'));
   return out;
 }

@@ -14,6 +14,7 @@
 import { readSync } from 'node:fs';
 import type { FileLike } from '../io/file-system.js';
 import { patchFailed } from './format.js';
+import { readFully } from './read-at.js';
 
 /** Reading this many extra bytes costs about as much as one more read call. */
 const MERGE_GAP = 8 * 1024;
@@ -245,13 +246,8 @@ export class OldGatherer {
     }
   }
 
-  async #readAsync(target: Buffer, offset: number, position: number, length: number): Promise<void> {
-    let got = 0;
-    while (got < length) {
-      const { bytesRead } = await this.#file.read(target, offset + got, length - got, position + got);
-      if (bytesRead === 0) throw this.#short(position + length);
-      got += bytesRead;
-    }
+  #readAsync(target: Buffer, offset: number, position: number, length: number): Promise<void> {
+    return readFully(this.#file, target.subarray(offset, offset + length), position, () => this.#short(position + length));
   }
 
   #short(end: number): Error {

@@ -16,12 +16,12 @@
  *
  * @module
  */
-import { readSync } from 'node:fs';
 import { type BrotliDecompress, brotliDecompressSync, constants, createBrotliDecompress } from 'node:zlib';
 import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { MAX_SEGMENT_RAW, type Segment, patchFailed } from './format.js';
 import { viewOf } from './old-gather.js';
+import { readFully } from './read-at.js';
 
 /** Brotli never grows data by more than a few bytes per 64 KiB; anything larger is not a segment of ours. */
 const MAX_COMPRESSED = MAX_SEGMENT_RAW + (MAX_SEGMENT_RAW >> 4) + 1024;
@@ -121,18 +121,6 @@ export class SegmentDecoder {
     });
     this.#engine = engine;
     return engine;
-  }
-}
-
-async function readFully(file: FileLike, into: Buffer, position: number, short: () => Error): Promise<void> {
-  // Synchronously where there is a descriptor, as in old-gather.ts: a chunk from the
-  // page cache takes microseconds, a round trip through the thread pool tens of them.
-  const fd = (file as { fd?: unknown }).fd;
-  let got = 0;
-  while (got < into.length) {
-    const bytesRead = typeof fd === 'number' ? readSync(fd, into, got, into.length - got, position + got) : (await file.read(into, got, into.length - got, position + got)).bytesRead;
-    if (bytesRead === 0) throw short();
-    got += bytesRead;
   }
 }
 
