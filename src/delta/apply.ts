@@ -18,7 +18,7 @@ import { UpdateError } from '../errors.js';
 import type { FileLike } from '../io/file-system.js';
 import { DeltaGroups } from './delta-groups.js';
 import { CONTROL, DELTA, EXTRA, FIXED_HEADER_SIZE, HEADERS, type PatchHeader, headerSizeOf, parseHeader, patchFailed, unzigzag } from './format.js';
-import { type GatherList, OldGatherer, copyBytes, viewOf } from './old-gather.js';
+import { type GatherList, OldGatherer, copyBytes, offsetArray, viewOf } from './old-gather.js';
 import { readFully } from './read-at.js';
 import { STREAM_NAMES, SegmentDecoder, SegmentStream } from './segments.js';
 
@@ -69,8 +69,8 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
   const control = streams[CONTROL]!;
   const extra = streams[EXTRA]!;
   const ops = new OperationReader(control, header.oldSize, header.newSize);
-  const gatherer = new OldGatherer(files.old, header.oldSize, BATCH_RUNS);
-  const out = new OutputWriter(files.out, BATCH_BYTES);
+  const gatherer = new OldGatherer(files.old, header.oldSize, BATCH_RUNS, BATCH_BYTES);
+  const out = new OutputWriter(files.out, gatherer.output);
   const groups = new DeltaGroups(streams[DELTA]!, streams[HEADERS] ?? null);
   const builder = new BatchBuilder(groups, extra);
   try {
@@ -84,7 +84,7 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
       if (batch.count === 0) break;
       gatherer.sort(batch);
       await out.idle();
-      await gatherer.gather(batch, out.buffer);
+      await gatherer.gather(batch);
       // The per-byte work is synchronous; it stops only when a delta or extra segment runs out.
       for (let need = builder.start(batch, out.buffer); need !== DONE; need = builder.resume()) {
         if (need === NEED_DELTA) await groups.refill();
@@ -205,7 +205,7 @@ interface Batch extends GatherList {
   /** 1 when the run is the first of its operation. */
   readonly starts: Uint8Array;
   /** The operation's add length (for the first run). */
-  readonly total: Float64Array;
+  readonly total: Float64Array | Uint32Array;
   /** New bytes from the extra stream after the run's old bytes. */
   readonly insert: Uint32Array;
 }
@@ -218,16 +218,7 @@ class OperationReader {
   readonly #control: SegmentStream;
   readonly #oldSize: number;
   readonly #newSize: number;
-  readonly #batch: Batch = {
-    count: 0,
-    bytes: 0,
-    position: new Float64Array(BATCH_RUNS),
-    length: new Uint32Array(BATCH_RUNS),
-    at: new Uint32Array(BATCH_RUNS),
-    starts: new Uint8Array(BATCH_RUNS),
-    total: new Float64Array(BATCH_RUNS),
-    insert: new Uint32Array(BATCH_RUNS),
-  };
+  readonly #batch: Batch;
   #planned = 0; // new bytes accounted for by the operations read so far
   #oldPos = 0;
   #addLeft = 0;
@@ -240,6 +231,16 @@ class OperationReader {
     this.#control = control;
     this.#oldSize = oldSize;
     this.#newSize = newSize;
+    this.#batch = {
+      count: 0,
+      bytes: 0,
+      position: offsetArray(BATCH_RUNS, oldSize),
+      length: new Uint32Array(BATCH_RUNS),
+      at: new Uint32Array(BATCH_RUNS),
+      starts: new Uint8Array(BATCH_RUNS),
+      total: offsetArray(BATCH_RUNS, newSize),
+      insert: new Uint32Array(BATCH_RUNS),
+    };
   }
 
   async next(): Promise<Batch> {
@@ -318,9 +319,9 @@ class OutputWriter {
   #writing: Promise<void> = Promise.resolve();
   written = 0;
 
-  constructor(file: FileLike, size: number) {
+  constructor(file: FileLike, buffer: Buffer) {
     this.#file = file;
-    this.buffer = Buffer.allocUnsafe(size);
+    this.buffer = buffer;
   }
 
   /** Starts writing the first `n` bytes of the buffer and hashes them meanwhile. */

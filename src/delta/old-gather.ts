@@ -29,7 +29,10 @@ const SPAN_BYTES = 512 * 1024;
  */
 export function copyBytes(source: Uint8Array, sourceView: DataView, from: number, target: Uint8Array, targetView: DataView, to: number, length: number): void {
   if (length > 96) {
-    (source as Buffer).copy(target, to, from, from + length);
+    // copyWithin allocates nothing; Buffer#copy makes a Uint8Array view per call, garbage
+    // that grew V8's young generation by ~2 MiB over a large file's hundred thousand copies.
+    if (source === target) target.copyWithin(to, from, from + length);
+    else (source as Buffer).copy(target, to, from, from + length);
     return;
   }
   let i = 0;
@@ -45,10 +48,22 @@ export function viewOf(bytes: Uint8Array): DataView {
 /** The old-file runs of one batch, in output order, and where each goes in `bytes`. */
 export interface GatherList {
   count: number;
-  readonly position: Float64Array;
+  /** A Uint32Array where the old file is under 4 GiB (see {@link offsetArray}). */
+  readonly position: Float64Array | Uint32Array;
   readonly length: Uint32Array;
   /** Offset of the run in the gathered buffer. */
   readonly at: Uint32Array;
+}
+
+/**
+ * An array for `count` offsets or lengths up to `limit`. Until V8 has optimised a loop,
+ * each load from a Float64Array allocates a heap number: a large file's first batches
+ * made megabytes of such garbage, and the young generation grew by ~2 MiB to hold it.
+ * A Uint32Array's values below 2^31 load as small integers. Files of 4 GiB or more get
+ * a Float64Array.
+ */
+export function offsetArray(count: number, limit: number): Float64Array | Uint32Array {
+  return limit <= 2 ** 32 ? new Uint32Array(count) : new Float64Array(count);
 }
 
 /** What {@link OldGatherer}'s walk produced next. */
@@ -61,10 +76,12 @@ const SPAN = 2;
 export class OldGatherer {
   readonly #file: FileLike;
   readonly #size: number;
-  readonly #span = Buffer.allocUnsafe(SPAN_BYTES);
-  readonly #spanView = viewOf(this.#span);
-  #into: Buffer = Buffer.alloc(0);
-  #intoView = viewOf(this.#into);
+  /** The output buffer and, after it, the span buffer: one allocation, so spans are copied out with copyWithin. */
+  readonly #arena: Buffer;
+  readonly #arenaView: DataView;
+  readonly #spanBase: number;
+  /** Where gathered runs go (the first part of the arena); the caller builds the batch in it. */
+  readonly output: Buffer;
   /** Runs bucketed by position (a counting sort): bucket b holds positions [b << shift, (b + 1) << shift). */
   readonly #bucketBytes: number;
   readonly #counts: Uint32Array;
@@ -83,9 +100,13 @@ export class OldGatherer {
   #spanEnd = 0;
   #memberCount = 0;
 
-  constructor(file: FileLike, size: number, maxRuns: number) {
+  constructor(file: FileLike, size: number, maxRuns: number, outputBytes: number) {
     this.#file = file;
     this.#size = size;
+    this.#arena = Buffer.allocUnsafe(outputBytes + SPAN_BYTES);
+    this.#arenaView = viewOf(this.#arena);
+    this.#spanBase = outputBytes;
+    this.output = this.#arena.subarray(0, outputBytes);
     // Buckets of 8 KiB (under MERGE_GAP, so reading a bucket from its start costs little),
     // coarser for huge files so the count table stays at most 64 Ki entries.
     let bucket = 8 * 1024;
@@ -97,40 +118,38 @@ export class OldGatherer {
   }
 
   /**
-   * Fills `into` with every run of `list` (positions and lengths already checked against
-   * the old file), which {@link sort} has ordered. Where the file has a descriptor the
-   * whole gather is synchronous: an await per read would cost a promise and a turn of
+   * Fills {@link output} with every run of `list` (positions and lengths already checked
+   * against the old file), which {@link sort} has ordered. Where the file has a descriptor
+   * the whole gather is synchronous: an await per read would cost a promise and a turn of
    * the event loop for what the page cache answers in microseconds.
    */
-  async gather(list: GatherList, into: Buffer): Promise<void> {
-    if (into !== this.#into) {
-      this.#into = into;
-      this.#intoView = viewOf(into);
-    }
+  async gather(list: GatherList): Promise<void> {
+    const arena = this.#arena;
     const fd = (this.#file as { fd?: unknown }).fd;
     if (typeof fd === 'number') {
-      this.#gatherSync(list, into, fd);
+      this.#gatherSync(list, fd);
       return;
     }
     for (let kind = this.#next(list); kind !== END; kind = this.#next(list)) {
       if (kind === DIRECT) {
         const r = this.#direct;
-        await this.#readAsync(into, list.at[r]!, list.position[r]!, list.length[r]!);
+        await this.#readAsync(arena, list.at[r]!, list.position[r]!, list.length[r]!);
       } else {
-        await this.#readAsync(this.#span, 0, this.#spanStart, this.#spanEnd - this.#spanStart);
-        this.#copyMembers(list, into);
+        await this.#readAsync(arena, this.#spanBase, this.#spanStart, this.#spanEnd - this.#spanStart);
+        this.#copyMembers(list);
       }
     }
   }
 
-  #gatherSync(list: GatherList, into: Buffer, fd: number): void {
+  #gatherSync(list: GatherList, fd: number): void {
+    const arena = this.#arena;
     for (let kind = this.#next(list); kind !== END; kind = this.#next(list)) {
       if (kind === DIRECT) {
         const r = this.#direct;
-        this.#readSync(fd, into, list.at[r]!, list.position[r]!, list.length[r]!);
+        this.#readSync(fd, arena, list.at[r]!, list.position[r]!, list.length[r]!);
       } else {
-        this.#readSync(fd, this.#span, 0, this.#spanStart, this.#spanEnd - this.#spanStart);
-        this.#copyMembers(list, into);
+        this.#readSync(fd, arena, this.#spanBase, this.#spanStart, this.#spanEnd - this.#spanStart);
+        this.#copyMembers(list);
       }
     }
   }
@@ -223,15 +242,14 @@ export class OldGatherer {
   }
 
   /** Each member run of the span just read, copied out of it. */
-  #copyMembers(list: GatherList, into: Buffer): void {
-    const span = this.#span;
-    const spanView = this.#spanView;
-    const intoView = this.#intoView;
-    const start = this.#spanStart;
+  #copyMembers(list: GatherList): void {
+    const arena = this.#arena;
+    const view = this.#arenaView;
+    const base = this.#spanBase - this.#spanStart;
     const members = this.#members;
     for (let m = 0; m < this.#memberCount; m++) {
       const r = members[m]!;
-      copyBytes(span, spanView, list.position[r]! - start, into, intoView, list.at[r]!, list.length[r]!);
+      copyBytes(arena, view, base + list.position[r]!, arena, view, list.at[r]!, list.length[r]!);
     }
   }
 

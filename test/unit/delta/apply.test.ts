@@ -114,6 +114,35 @@ describe('round trips through the encoder', () => {
     }
   });
 
+  it('reads old runs beyond 4 GiB (offsets past 32 bits) from a sparse old file', async () => {
+    // Offsets are kept in a Uint32Array below 4 GiB and a Float64Array from there on.
+    const dir = await mkdtemp(join(tmpdir(), 'twinslot-apply-'));
+    const oldSize = 2 ** 32 + 64 * 1024;
+    const far = 2 ** 32 + 1000;
+    const near = Buffer.from('near the start;');
+    const marker = Buffer.from('past four GiB');
+    try {
+      const oldFile = await open(join(dir, 'old'), 'w+');
+      try {
+        await oldFile.write(near, 0, near.length, 10);
+        await oldFile.write(marker, 0, marker.length, far);
+        await oldFile.truncate(oldSize); // sparse: no disk space for the gap
+        // Seek to 10, read 15 bytes, jump to `far`, read the marker (its first byte changed), then 4 bytes at 0.
+        const next = Buffer.concat([near, Buffer.from('P'), marker.subarray(1), Buffer.alloc(4)]);
+        const control = ctrl([0, 0, 10], [near.length, 0, far - 10 - near.length], [marker.length, 0, -(far + marker.length)], [4, 0, 0]);
+        const delta = groups([near.length, 0, []], [0, 1, [(0x50 - marker[0]!) & 0xff]], [marker.length - 1, 0, []], [4, 0, []]);
+        const patch = craft(oldSize, next.length, [control, delta, []]);
+        const out = new MemoryFile();
+        await applyPatch({ old: oldFile, patch: new MemoryFile(patch), patchSize: patch.length, out }, { oldSize, newSize: next.length, sha256: sha(next) });
+        expect(out.contents.toString('latin1')).toBe(next.toString('latin1'));
+      } finally {
+        await oldFile.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a write that fails (the output opened read-only) rejects the apply', async () => {
     const old = randomBytes(3 * 1024 * 1024, rng(14));
     const patch = await encodePatch(old, old, [{ add: old.length, insert: 0, seek: 0 }], { quality: 1 });
