@@ -84,12 +84,12 @@ function addGroups(g: GroupState, headers: SegmentStream, literals: SegmentStrea
   let p = 0;
   while (p < n) {
     if (zeros > 0) {
-      const k = zeros < n - p ? zeros : n - p;
+      const k = Math.min(zeros, n - p);
       zeros -= k;
       p += k;
     } else if (pending > 0) {
       if (g.unplaced) break;
-      const k = pending < n - p ? pending : n - p;
+      const k = Math.min(pending, n - p);
       const o = base + p;
       for (let i = 0; i < k; i++) block[o + i] = (block[o + i]! + lits[at + i]!) & 0xff;
       pending -= k;
