@@ -27,7 +27,7 @@
 // is measured again on every run unless --skip-publisher is given, which reuses what
 // is cached (marked "cached" with its date) and measures only what is missing.
 //
-// Options: --reps <n> (3) apply repetitions; --publisher-reps <n> (1); --only a,b (of
+// Options: --reps <n> (5) apply repetitions; --publisher-reps <n> (1); --only a,b (of
 // esbuild, biome, swc, typescript, synthetic); --skip-publisher.
 // Prints tables to stdout, writes bench/out/delta.json. Exit 1 on a missing tool or an
 // error (nothing is written then).
@@ -88,7 +88,7 @@ const note = (line) => process.stderr.write(`[${((now() - began) / 1000).toFixed
 
 const { values: opts } = parseArgs({
   options: {
-    reps: { type: 'string', default: '3' },
+    reps: { type: 'string', default: '5' },
     'publisher-reps': { type: 'string', default: '1' },
     only: { type: 'string' },
     'skip-publisher': { type: 'boolean', default: false },
