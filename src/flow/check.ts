@@ -128,8 +128,9 @@ export async function checkForUpdate(
 ): Promise<CheckOutcome> {
   const journal = options.journal === undefined ? await loadJournal(ctx.fs, ctx.layout) : options.journal;
   const { doc, trust } = await fetchChannel(ctx, options.signal, options.cache);
-  const currentVersion = journal ? journal.slots[journal.active].version : null;
-  const decision = decideUpdate(doc, { ...installFacts(ctx, journal, trust), skipRollout: options.skipRollout ?? false });
+  const facts = installFacts(ctx, journal, trust);
+  const { currentVersion } = facts;
+  const decision = decideUpdate(doc, { ...facts, skipRollout: options.skipRollout ?? false });
   if (!decision.available) {
     return {
       doc,

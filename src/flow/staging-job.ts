@@ -50,9 +50,6 @@ export async function openStagingJob(ctx: FlowContext, release: string, slot: Sl
   return job;
 }
 
-const saving = new WeakMap<StagingJob, Promise<void>>();
-
-/** Saves the job; calls are queued, since connections learn ETags concurrently and share one temp file. */
 /** What every blob download of a staging job shares: transport, retry policy, the job's ETags, progress. */
 export type JobDownloadSettings = Pick<
   PackDownloadOptions,
@@ -82,6 +79,9 @@ export function jobDownloadSettings(ctx: FlowContext, job: StagingJob, meter: Pr
   };
 }
 
+const saving = new WeakMap<StagingJob, Promise<void>>();
+
+/** Saves the job; calls are queued, since connections learn ETags concurrently and share one temp file. */
 export function saveStagingJob(ctx: FlowContext, job: StagingJob): Promise<void> {
   const write = async (): Promise<void> => {
     await requireRealDir(ctx, ctx.layout.staging);
