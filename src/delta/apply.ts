@@ -72,7 +72,7 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
   const gatherer = new OldGatherer(files.old, header.oldSize, BATCH_RUNS, BATCH_BYTES);
   const out = new OutputWriter(files.out, gatherer.output);
   const groups = new DeltaGroups(streams[DELTA]!, streams[HEADERS] ?? null);
-  const builder = new BatchBuilder(groups, extra);
+  const builder = new BatchBuilder(groups, extra, out.buffer);
   try {
     // Each batch: plan the next operations (pieces of at most BATCH_BYTES new bytes),
     // gather their old bytes in one sorted sweep straight into the output buffer, add
@@ -86,7 +86,7 @@ export async function applyPatch(files: PatchFiles, target: PatchTarget): Promis
       await out.idle();
       await gatherer.gather(batch);
       // The per-byte work is synchronous; it stops only when a delta or extra segment runs out.
-      for (let need = builder.start(batch, out.buffer); need !== DONE; need = builder.resume()) {
+      for (let need = builder.start(batch); need !== DONE; need = builder.resume()) {
         if (need === NEED_DELTA) await groups.refill();
         else if (!(await extra.fill())) throw patchFailed('patch extra stream ends early');
       }
@@ -124,26 +124,25 @@ const NEED_EXTRA = 2;
 class BatchBuilder {
   readonly #groups: DeltaGroups;
   readonly #extra: SegmentStream;
+  /** The batch buffer (the gatherer's output), and a DataView over it. */
+  readonly #buffer: Buffer;
+  readonly #view: DataView;
   #batch: Batch | null = null;
-  #buffer: Buffer = Buffer.alloc(0);
-  #view: DataView = viewOf(this.#buffer);
   // The run in progress: its index, old bytes covered by the delta so far, extra bytes copied so far.
   #r = 0;
   #done = 0;
   #inserted = 0;
   #fresh = true;
 
-  constructor(groups: DeltaGroups, extra: SegmentStream) {
+  constructor(groups: DeltaGroups, extra: SegmentStream, buffer: Buffer) {
     this.#groups = groups;
     this.#extra = extra;
+    this.#buffer = buffer;
+    this.#view = viewOf(buffer);
   }
 
-  start(batch: Batch, buffer: Buffer): number {
+  start(batch: Batch): number {
     this.#batch = batch;
-    if (buffer !== this.#buffer) {
-      this.#buffer = buffer;
-      this.#view = viewOf(buffer);
-    }
     this.#r = 0;
     this.#done = 0;
     this.#inserted = 0;

@@ -62,8 +62,6 @@ export interface PatchHeader {
   readonly newSize: number;
   /** Segments of the control, delta and extra streams, and in version 2 of the delta headers. */
   readonly streams: readonly (readonly Segment[])[];
-  /** Version 2: group headers apart from the delta literals (stream {@link HEADERS}). */
-  readonly separateHeaders: boolean;
   /** Bytes of header and table. */
   readonly headerSize: number;
 }
@@ -138,7 +136,7 @@ export function parseHeader(bytes: Uint8Array, patchSize: number, expectOld: num
   if (count === 4 && rawTotals[DELTA]! > newSize) throw patchFailed('patch delta stream is larger than the new file allows');
   if (rawTotals[HEADERS]! > 2 * newSize + 64) throw patchFailed('patch delta header stream is larger than the new file allows');
   if (rawTotals[CONTROL]! > 30 * (newSize + 1)) throw patchFailed('patch control stream is larger than the new file allows');
-  return { oldSize, newSize, streams, headerSize, separateHeaders: count === 4 };
+  return { oldSize, newSize, streams, headerSize };
 }
 
 /**

@@ -6,8 +6,9 @@
  * file. Read one by one that is a system call each. Instead the applier collects a
  * batch of runs, and this module orders them by position (a counting sort into small
  * buckets) and reads the old file in ascending spans: runs closer than
- * {@link MERGE_GAP} share one read, long runs are read straight into place. A dense batch becomes a sequential sweep, a sparse one a few
- * exact reads; memory is the batch buffer and one span buffer, whatever the file size.
+ * {@link MERGE_GAP} share one read, long runs are read straight into place. A dense
+ * batch becomes a sequential sweep, a sparse one a few exact reads; memory is the batch
+ * buffer and one span buffer, whatever the file size.
  *
  * @module
  */
