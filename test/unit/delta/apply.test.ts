@@ -218,13 +218,7 @@ describe('round trips through the encoder', () => {
 
 /** Raw stream contents, compressed one segment each, behind a header claiming `oldSize` -> `newSize`. */
 function craft(oldSize: number, newSize: number, streams: (number[] | Buffer)[], rawOverride?: (s: number, raw: number) => number): Buffer {
-  const compressed = streams.map((s) => brotliCompressSync(Buffer.from(s)));
-  const header = writeHeader(
-    oldSize,
-    newSize,
-    streams.map((s, i) => [{ raw: rawOverride ? rawOverride(i, s.length) : s.length, compressed: compressed[i]!.length }]),
-  );
-  return Buffer.concat([header, ...compressed]);
+  return craft2(oldSize, newSize, streams.map((s) => [s]), rawOverride);
 }
 
 function ctrl(...triples: [number, number, number][]): number[] {
@@ -378,13 +372,17 @@ describe('hostile patches (bspatch CVE-2014-9862 and friends): PATCH_FAILED befo
   });
 });
 
-/** A version 2 patch: streams given as segments (control, literals, extra, headers), each segment compressed alone. */
-function craft2(oldSize: number, newSize: number, streams: (number[] | Buffer)[][]): Buffer {
+/**
+ * A patch of streams given as segments, each segment compressed alone (three streams make
+ * version 1, four version 2: control, literals, extra, headers); `rawOverride` changes the
+ * raw size a stream's segments claim.
+ */
+function craft2(oldSize: number, newSize: number, streams: (number[] | Buffer)[][], rawOverride?: (s: number, raw: number) => number): Buffer {
   const compressed = streams.map((segments) => segments.map((s) => brotliCompressSync(Buffer.from(s))));
   const header = writeHeader(
     oldSize,
     newSize,
-    streams.map((segments, i) => segments.map((s, k) => ({ raw: s.length, compressed: compressed[i]![k]!.length }))),
+    streams.map((segments, i) => segments.map((s, k) => ({ raw: rawOverride ? rawOverride(i, s.length) : s.length, compressed: compressed[i]![k]!.length }))),
   );
   return Buffer.concat([header, ...compressed.flat()]);
 }
