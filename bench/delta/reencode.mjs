@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliDecompressSync } from 'node:zlib';
 import { encodePatch } from '../../dist/delta/encode.js';
+import { CONTROL, parseHeader, unzigzag } from '../../dist/delta/format.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CACHE = join(HERE, '..', '.cache');
@@ -21,21 +22,10 @@ if (!['esbuild', 'biome', 'swc', 'synthetic'].includes(name ?? '')) {
   process.exit(2);
 }
 
-/** The operations in a cached twinslot patch (version 1 or 2): its control stream, decoded. */
-function controlsOf(patch) {
-  const streams = patch[7] === 2 ? 4 : 3;
-  const counts = Array.from({ length: streams }, (_, s) => patch.readUInt32LE(32 + 4 * s));
-  let entry = 48;
-  let offset = 48 + 8 * counts.reduce((a, b) => a + b, 0);
-  const control = [];
-  for (let s = 0; s < streams; s++) {
-    for (let i = 0; i < counts[s]; i++, entry += 8) {
-      const compressed = patch.readUInt32LE(entry);
-      if (s === 0) control.push(brotliDecompressSync(patch.subarray(offset, offset + compressed)));
-      offset += compressed;
-    }
-  }
-  const raw = Buffer.concat(control);
+/** The operations in a cached twinslot patch (version 1 or 2) for `old` -> `next`: its control stream, decoded. */
+function controlsOf(patch, old, next) {
+  const header = parseHeader(patch, patch.length, old.length, next.length);
+  const raw = Buffer.concat(header.streams[CONTROL].map((seg) => brotliDecompressSync(patch.subarray(seg.offset, seg.offset + seg.compressed))));
   const out = [];
   let p = 0;
   const varint = () => {
@@ -46,12 +36,7 @@ function controlsOf(patch) {
       if (b < 0x80) return value;
     }
   };
-  while (p < raw.length) {
-    const add = varint();
-    const insert = varint();
-    const z = varint();
-    out.push({ add, insert, seek: z % 2 ? -(z + 1) / 2 : z / 2 });
-  }
+  while (p < raw.length) out.push({ add: varint(), insert: varint(), seek: unzigzag(varint()) });
   return out;
 }
 
@@ -79,7 +64,7 @@ const [oldPath, newPath] =
 const old = readFileSync(oldPath);
 const next = readFileSync(newPath);
 const t0 = performance.now();
-const patch = await encodePatch(old, next, controlsOf(readFileSync(join(keyDir, cached))), segment ? { segmentBytes: Number(segment) } : {});
+const patch = await encodePatch(old, next, controlsOf(readFileSync(join(keyDir, cached)), old, next), segment ? { segmentBytes: Number(segment) } : {});
 const encodeMs = performance.now() - t0;
 const out = join(CACHE, 'reencode');
 mkdirSync(out, { recursive: true });
